@@ -1,0 +1,179 @@
+#!/bin/bash
+# The patched kernel: build/linux is a git tree holding Debian's
+# linux-source-6.12 as its first commit (tag "base") and one commit per patch
+# of linux-patches/series on top.  Objects go to a separate directory, so the
+# tree stays clean and a one-file change rebuilds incrementally.
+#
+#   kernel.sh tree        unpack and apply the series (only when it changed)
+#   kernel.sh build       tree + config + bzImage + uapi headers
+#   kernel.sh export      write the tree's commits back to linux-patches/
+#   kernel.sh checkpatch [PATCH...]  scripts/checkpatch.pl --strict (default:
+#                         every patch of the series)
+#
+# KOBJ names the object directory (default build/obj) and KCONFIG_EXTRA adds
+# config fragments on top of linux-patches/bpfchain.config (debug variant).
+set -euo pipefail
+
+top=$(cd "$(dirname "$0")/.." && pwd)
+build=${BPFCHAIN_BUILD:-$top/build}
+src=$build/linux
+obj=${KOBJ:-$build/obj}
+patches=$top/linux-patches
+tarball=/usr/src/linux-source-6.12.tar.xz
+state=$build/linux.state
+
+die() { echo "kernel: $*" >&2; exit 1; }
+g() { git -C "$src" "$@"; }
+
+series() { grep -v -e '^#' -e '^[[:space:]]*$' "$patches/series" 2>/dev/null || true; }
+
+series_hash() {
+	local p
+	{
+		series
+		for p in $(series); do cat "$patches/$p"; done
+	} | sha256sum | cut -c1-16
+}
+
+src_version() { dpkg-query -W -f='${Version}' linux-source-6.12; }
+
+unpack() {
+	local ver=$1
+	if [ -d "$src" ]; then
+		mv "$src" "$src.old-$(date +%s)"
+		echo "kernel: linux-source-6.12 is now $ver; the old tree was moved aside"
+	fi
+	echo "kernel: unpacking linux-source-6.12 $ver into $src"
+	rm -rf "$build/linux-source-6.12"
+	tar -xJf "$tarball" -C "$build"
+	mv "$build/linux-source-6.12" "$src"
+	g init -q -b bpfchain
+	g config user.name "bpfchain build"
+	g config user.email "bpfchain@localhost"
+	g config core.abbrev 12
+	# Debian's .gitignore ignores every top-level path: add by force.
+	g add -A -f
+	g commit -q -m "Debian linux-source-6.12 $ver"
+	g tag base
+	rm -f "$state"
+}
+
+cmd_tree() {
+	local ver want have head p
+	mkdir -p "$build"
+	[ -f "$tarball" ] || die "$tarball missing: run make deps"
+	ver=$(src_version)
+	if ! g rev-parse -q --verify base >/dev/null 2>&1 ||
+	   [ "$(g log -1 --format=%s base)" != "Debian linux-source-6.12 $ver" ]; then
+		unpack "$ver"
+	fi
+
+	want=$(series_hash)
+	have=$(cut -d' ' -f1 "$state" 2>/dev/null || true)
+	[ "$want" = "$have" ] && return 0
+
+	head=$(g rev-parse HEAD)
+	if [ -n "$(g status --porcelain --untracked-files=no)" ] ||
+	   { [ -f "$state" ] && [ "$head" != "$(cut -d' ' -f2 "$state")" ]; } ||
+	   { [ ! -f "$state" ] && [ "$head" != "$(g rev-parse base)" ]; }; then
+		die "$src has edits or commits that are not in linux-patches/ and the series changed: run 'make export' to keep them, or 'git -C $src reset --hard base' to drop them"
+	fi
+
+	g reset -q --hard base
+	for p in $(series); do
+		[ -f "$patches/$p" ] || die "series names $p, which does not exist"
+		if ! g am -q --3way "$patches/$p" >/dev/null 2>&1; then
+			g am --abort >/dev/null 2>&1 || true
+			die "patch $p does not apply to linux-source-6.12 $ver"
+		fi
+	done
+	echo "$want $(g rev-parse HEAD)" > "$state"
+	echo "kernel: applied $(series | wc -l) patch(es) from linux-patches/series"
+}
+
+cmd_config() {
+	local frags=("$patches/bpfchain.config") f want line
+	for f in ${KCONFIG_EXTRA:-}; do frags+=("$f"); done
+	want=$({ echo "$(src_version)"; cat "${frags[@]}"; } | sha256sum | cut -c1-16)
+	mkdir -p "$obj"
+	[ -f "$obj/.config" ] && [ "$(cat "$obj/.bpfchain-config" 2>/dev/null)" = "$want" ] && return 0
+
+	echo "kernel: configuring $obj (allnoconfig + kvm_guest.config + ${frags[*]##*/})"
+	make -s -C "$src" O="$obj" allnoconfig >/dev/null
+	"$src/scripts/kconfig/merge_config.sh" -m -O "$obj" "$obj/.config" \
+		"$src/kernel/configs/kvm_guest.config" "${frags[@]}" >/dev/null
+	make -s -C "$src" O="$obj" olddefconfig >/dev/null
+	# merge_config only warns: a requested option that did not stick is an error.
+	for f in "${frags[@]}"; do
+		while read -r line; do
+			case "$line" in
+			CONFIG_*=y | CONFIG_*=m | CONFIG_*=[0-9]*)
+				grep -qx "$line" "$obj/.config" ||
+					die "$line from ${f##*/} is not in the resulting config (missing dependency?)";;
+			esac
+		done < "$f"
+	done
+	echo "$want" > "$obj/.bpfchain-config"
+}
+
+cmd_build() {
+	local log=$obj/build.log
+	cmd_tree
+	cmd_config
+	echo "kernel: building $obj/arch/x86/boot/bzImage (log: $log)"
+	if ! make -C "$src" O="$obj" -j"$(nproc)" bzImage headers > "$log" 2>&1; then
+		grep -E 'error|Error' "$log" | head -20 >&2 || true
+		tail -20 "$log" >&2
+		die "build failed"
+	fi
+	grep -E '^[^ ]+:[0-9]+:[0-9]+: warning:' "$log" | sort -u >&2 || true
+}
+
+cmd_export() {
+	local n f
+	g rev-parse -q --verify base >/dev/null || die "no kernel tree: run make kernel"
+	[ -z "$(g status --porcelain --untracked-files=no)" ] ||
+		die "$src has uncommitted edits: commit them first"
+	rm -f "$patches"/[0-9][0-9][0-9][0-9]-*.patch
+	n=$(g rev-list --count base..HEAD)
+	if [ "$n" -gt 0 ]; then
+		g config branch.bpfchain.description "$(cat "$patches/cover-letter.txt")"
+		g format-patch -q --zero-commit --no-signature --cover-letter \
+			--cover-from-description=subject -o "$patches" base..HEAD
+	fi
+	{
+		echo "# Applied in order by rig/kernel.sh; regenerated by 'make export'."
+		for f in "$patches"/[0-9][0-9][0-9][0-9]-*.patch; do
+			[ -e "$f" ] || continue
+			case "${f##*/}" in 0000-cover-letter.patch) continue;; esac
+			echo "${f##*/}"
+		done
+	} > "$patches/series"
+	echo "$(series_hash) $(g rev-parse HEAD)" > "$state"
+	echo "kernel: exported $n patch(es) to linux-patches/"
+}
+
+cmd_checkpatch() {
+	local p pass=0 fail=0 list=("$@")
+	g rev-parse -q --verify base >/dev/null || cmd_tree
+	[ ${#list[@]} -gt 0 ] || list=($(series))
+	for p in "${list[@]}"; do
+		if (cd "$src" && ./scripts/checkpatch.pl --strict -q "$patches/$p") >/tmp/checkpatch.$$ 2>&1; then
+			echo "ok checkpatch $p"; pass=$((pass + 1))
+		else
+			echo "not ok checkpatch $p"; sed 's/^/# /' /tmp/checkpatch.$$; fail=$((fail + 1))
+		fi
+	done
+	rm -f /tmp/checkpatch.$$
+	echo "checkpatch: $pass passed, $fail failed"
+	[ "$fail" -eq 0 ]
+}
+
+case "${1:-}" in
+tree) cmd_tree;;
+config) cmd_tree; cmd_config;;
+build) cmd_build;;
+export) cmd_export;;
+checkpatch) shift; cmd_checkpatch "$@";;
+*) echo "usage: $0 tree|config|build|export|checkpatch" >&2; exit 2;;
+esac

@@ -1,0 +1,26 @@
+#!/bin/bash
+# Rig check: the guest sees the NVMe disk (ext4 + xfs partitions, the
+# requested poll queues) and the virtio-blk disk, mounted where tests expect.
+fail=0
+want() {
+	if grep -q "^$1 $2 $3 " /proc/mounts; then
+		echo "ok: $1 is $3 on $2"
+	else
+		echo "FAIL: $1 is not $3 on $2"; fail=1
+	fi
+}
+want /dev/nvme0n1p1 /mnt/nvme ext4
+want /dev/nvme0n1p2 /mnt/nvme-xfs xfs
+want /dev/vda /mnt/vblk ext4
+start=$(cat /sys/block/nvme0n1/nvme0n1p1/start)
+[ "$start" = 2048 ] && echo "ok: nvme0n1p1 starts at sector 2048" ||
+	{ echo "FAIL: nvme0n1p1 starts at $start"; fail=1; }
+pq=$(tr ' ' '\n' < /proc/cmdline | sed -n 's/^nvme.poll_queues=//p')
+if [ -n "$pq" ] && [ "$pq" -gt 0 ]; then
+	if dmesg | grep -q "nvme0: [0-9]*/[0-9]*/$pq default/read/poll queues"; then
+		echo "ok: nvme0 has $pq poll queue(s)"
+	else
+		echo "FAIL: nvme0 did not report $pq poll queue(s):"; dmesg | grep nvme0; fail=1
+	fi
+fi
+exit $fail
