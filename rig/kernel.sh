@@ -48,8 +48,8 @@ unpack() {
 	tar -xJf "$tarball" -C "$build"
 	mv "$build/linux-source-6.12" "$src"
 	g init -q -b bpfchain
-	g config user.name "bpfchain build"
-	g config user.email "bpfchain@localhost"
+	g config user.name "bpfchain developers"
+	g config user.email "dev@bpfchain.example.org"
 	g config core.abbrev 12
 	# Debian's .gitignore ignores every top-level path: add by force.
 	g add -A -f
@@ -158,7 +158,8 @@ cmd_checkpatch() {
 	g rev-parse -q --verify base >/dev/null || cmd_tree
 	[ ${#list[@]} -gt 0 ] || list=($(series))
 	for p in "${list[@]}"; do
-		if (cd "$src" && ./scripts/checkpatch.pl --strict -q "$patches/$p") >/tmp/checkpatch.$$ 2>&1; then
+		# /usr/bin first: spdxcheck.py needs Debian's python3 and its ply
+		if (cd "$src" && PATH=/usr/bin:$PATH ./scripts/checkpatch.pl --strict -q "$patches/$p") >/tmp/checkpatch.$$ 2>&1; then
 			echo "ok checkpatch $p"; pass=$((pass + 1))
 		else
 			echo "not ok checkpatch $p"; sed 's/^/# /' /tmp/checkpatch.$$; fail=$((fail + 1))

@@ -39,7 +39,7 @@ struct bpf_io_chain {
 	__u32 hop;		/* ro: 0 for the first block */
 	__u32 scratch_len;	/* ro: bytes the application passed in */
 	__u32 result;		/* rw: CQE res on BPF_IO_CHAIN_DONE (<= INT_MAX) */
-	__u32 __pad;
+	__u32 __reserved;	/* must be zero */
 };
 
 #endif /* BPF_IO_CHAIN_SCRATCH_SIZE */
