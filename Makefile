@@ -1,6 +1,6 @@
 # bpfchain: ties the folders together.  Each folder builds on its own; every
 # target first makes sure the Debian packages are there (rig/deps.sh).
-SUBDIRS := linux-patches rig selftests
+SUBDIRS := linux-patches rig progs selftests
 
 all: kernel
 	@for d in $(SUBDIRS); do $(MAKE) -s -C $$d all || exit 1; done

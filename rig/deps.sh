@@ -10,7 +10,7 @@ build=${BPFCHAIN_BUILD:-$top/build}
 pkgs=(
 	# kernel build
 	build-essential flex bison bc libelf-dev libssl-dev dwarves cpio kmod
-	rsync xz-utils git perl python3-ply linux-source-6.12
+	rsync xz-utils git perl python3-ply python3-git linux-source-6.12
 	# VM rig
 	qemu-system-x86 e2fsprogs xfsprogs fdisk
 	# user space: io_uring, BPF, fio, plots

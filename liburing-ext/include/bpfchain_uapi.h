@@ -51,23 +51,20 @@ struct bpf_io_chain {
 #define IORING_OP_BPF_CHAIN		58
 
 /*
- * IORING_OP_BPF_CHAIN SQE:
+ * IORING_OP_BPF_CHAIN SQE (the kernel's header names the fields):
  *   flags		IOSQE_FIXED_FILE is required: fd is a registered file
  *   fd			fixed file index
  *   off		file offset of the first block
  *   addr, len		destination buffer and block length: multiples of
  *			512, len <= page size; holds the last block read
- *   bpf_chain_flags	IORING_BPF_CHAIN_* (rw_flags slot)
- *   buf_index		registered buffer, with IORING_BPF_CHAIN_FIXED_BUF
- *   addr3		scratch buffer, copied in at submission and out at
- *			completion
- *   __pad2[0]		two __u32, named bpf_chain_scratch_len and
- *			bpf_chain_prog in the kernel's header: the scratch
- *			length (<= BPF_IO_CHAIN_SCRATCH_SIZE), then the
+ *   rw_flags		bpf_chain_flags: IORING_BPF_CHAIN_*
+ *   addr3		bpf_chain_scratch: scratch buffer, copied in at
+ *			submission and out when the program is done
+ *   __pad2[0]		two __u32: bpf_chain_scratch_len (at most
+ *			BPF_IO_CHAIN_SCRATCH_SIZE), then bpf_chain_prog, the
  *			registered program slot
  */
 #define IORING_BPF_CHAIN_GENERIC	(1U << 0)	/* force the generic tier */
-#define IORING_BPF_CHAIN_FIXED_BUF	(1U << 1)	/* addr is in buf_index */
 
 /* enum io_uring_register_op */
 #define IORING_REGISTER_BPF_CHAIN		31

@@ -1,0 +1,156 @@
+// SPDX-License-Identifier: MIT
+/* libbpfchain-db: B+-tree point lookup and range scan with pread(2). */
+#include <string.h>
+#include "bpfchain_db.h"
+
+union node_buf {
+	struct bc_btree_node n;
+	char b[BC_BLOCK_MAX];
+} __attribute__((aligned(BC_BLOCK_MAX)));
+
+uint64_t bcdb_btree_start(const struct bcdb *db)
+{
+	return db->bt.root;
+}
+
+/* Read the node at off and check its header against the expected level. */
+static int get_node(struct bcdb *db, uint64_t off, uint32_t expect, union node_buf *nb,
+		    unsigned int *blocks)
+{
+	const struct bc_btree_node *n = &nb->n;
+	int err;
+
+	err = bcdb_read_block(db, off, nb->b);
+	if (err)
+		return err;
+	(*blocks)++;
+	if (n->magic != BC_BTREE_NODE_MAGIC)
+		return -BC_E_MAGIC;
+	if (n->level >= BC_MAX_DEPTH)
+		return -BC_E_CORRUPT;
+	if (expect != BC_LEVEL_ANY && n->level != expect)
+		return -BC_E_CORRUPT;
+	if (n->nkeys > BC_BTREE_CAP(db->block_size))
+		return -BC_E_CORRUPT;
+	if (n->level > 0 && n->nkeys == 0)
+		return -BC_E_CORRUPT;
+	return 0;
+}
+
+/* Last entry with key <= key, 0 if none. */
+static unsigned int child_index(const struct bc_btree_node *n, uint64_t key)
+{
+	unsigned int lo = 0, hi = n->nkeys, mid;
+
+	while (lo + 1 < hi) {
+		mid = (lo + hi) / 2;
+		if (n->e[mid].key <= key)
+			lo = mid;
+		else
+			hi = mid;
+	}
+	return lo;
+}
+
+/* First entry with key >= key, nkeys if none. */
+static unsigned int lower_bound(const struct bc_btree_node *n, uint64_t key)
+{
+	unsigned int lo = 0, hi = n->nkeys, mid;
+
+	while (lo < hi) {
+		mid = (lo + hi) / 2;
+		if (n->e[mid].key < key)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return lo;
+}
+
+/* Descend from the root to the leaf for key; *off = the leaf, nb holds it. */
+static int descend(struct bcdb *db, uint64_t key, union node_buf *nb, unsigned int *blocks)
+{
+	uint64_t off = db->bt.root, child;
+	uint32_t expect = BC_LEVEL_ANY;
+	int err;
+
+	for (;;) {
+		err = get_node(db, off, expect, nb, blocks);
+		if (err)
+			return err;
+		if (nb->n.level == 0)
+			return 0;
+		child = nb->n.e[child_index(&nb->n, key)].val;
+		err = bcdb_next_ok(db, child, *blocks);
+		if (err)
+			return err;
+		expect = nb->n.level - 1;
+		off = child;
+	}
+}
+
+int bcdb_btree_lookup(struct bcdb *db, uint64_t key, struct bcdb_result *r)
+{
+	union node_buf nb;
+	unsigned int i;
+	int err;
+
+	memset(r, 0, sizeof(*r));
+	if (db->kind != BCDB_BTREE)
+		return -BC_E_ARG;
+	err = descend(db, key, &nb, &r->blocks);
+	if (err)
+		return err;
+	i = lower_bound(&nb.n, key);
+	if (i < nb.n.nkeys && nb.n.e[i].key == key) {
+		r->found = 1;
+		r->value = nb.n.e[i].val;
+	}
+	return 0;
+}
+
+int bcdb_btree_range(struct bcdb *db, uint64_t lo, uint64_t hi, uint64_t *values,
+		     uint32_t max, struct bcdb_range *r)
+{
+	union node_buf nb;
+	uint64_t last = 0, k, next;
+	unsigned int i, start;
+	int seen = 0, chained = 0, err;
+
+	memset(r, 0, sizeof(*r));
+	if (db->kind != BCDB_BTREE)
+		return -BC_E_ARG;
+	if (max == 0 || max > BC_RANGE_MAX)
+		max = BC_RANGE_MAX;
+	err = descend(db, lo, &nb, &r->blocks);
+	if (err)
+		return err;
+	for (;;) {
+		start = chained ? 0 : lower_bound(&nb.n, lo);
+		for (i = start; i < nb.n.nkeys; i++) {
+			k = nb.n.e[i].key;
+			if (seen && k <= last)
+				return i == 0 && chained ? -BC_E_LOOP : -BC_E_CORRUPT;
+			if (k > hi)
+				return 0;
+			if (r->count >= max) {
+				r->more = 1;
+				r->resume = k;
+				return 0;
+			}
+			values[r->count++] = nb.n.e[i].val;
+			last = k;
+			seen = 1;
+		}
+		next = nb.n.next;
+		if (next == 0)
+			return 0;
+		err = bcdb_next_ok(db, next, r->blocks);
+		if (err)
+			return err;
+		err = get_node(db, next, 0, &nb, &r->blocks);
+		if (err)
+			return err;
+		chained = 1;
+	}
+}

@@ -1,0 +1,558 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * IORING_OP_BPF_CHAIN, generic tier: registration, chains over linked
+ * blocks on every kind of file the guest has, and every error the opcode
+ * documents.  Each chain's hops are counted in the ring's fdinfo, and the
+ * tests check those counters, so a chain that did not run in the kernel
+ * cannot pass.
+ *
+ * The files are lists of blocks: each block starts with the offset of the
+ * next one (~0 ends the list) and a value.  The program walks the list and
+ * returns hop + 1; it leaves value + scratch[0] in scratch[1].
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <linux/bpf.h>
+#include <linux/filter.h>
+#include <linux/stddef.h>
+#include <linux/io_uring.h>	/* the patched one, before liburing's copy */
+#include <liburing.h>
+
+#include "kselftest_harness.h"
+
+#define CTX(f)		offsetof(struct bpf_io_chain, f)
+#define ARRAY_LEN(a)	(sizeof(a) / sizeof((a)[0]))
+#define END		(~0ULL)
+
+static int prog_load(enum bpf_prog_type type, const struct bpf_insn *insns, size_t cnt)
+{
+	union bpf_attr attr;
+
+	memset(&attr, 0, sizeof(attr));
+	attr.prog_type = type;
+	attr.insns = (uintptr_t)insns;
+	attr.insn_cnt = cnt;
+	attr.license = (uintptr_t)"GPL";
+	return syscall(__NR_bpf, BPF_PROG_LOAD, &attr, sizeof(attr));
+}
+
+static const struct bpf_insn list_walker[] = {
+	/* r2 = data, r3 = data_end; a block shorter than 16 bytes: -EBADMSG */
+	BPF_LDX_MEM(BPF_W, BPF_REG_2, BPF_REG_1, CTX(data)),
+	BPF_LDX_MEM(BPF_W, BPF_REG_3, BPF_REG_1, CTX(data_end)),
+	BPF_MOV64_REG(BPF_REG_4, BPF_REG_2),
+	BPF_ALU64_IMM(BPF_ADD, BPF_REG_4, 16),
+	BPF_JMP_REG(BPF_JLE, BPF_REG_4, BPF_REG_3, 2),
+	BPF_MOV64_IMM(BPF_REG_0, -EBADMSG),
+	BPF_EXIT_INSN(),
+	/* not the end: next_offset = next, NEXT */
+	BPF_LDX_MEM(BPF_DW, BPF_REG_5, BPF_REG_2, 0),
+	BPF_JMP_IMM(BPF_JEQ, BPF_REG_5, -1, 3),
+	BPF_STX_MEM(BPF_DW, BPF_REG_1, BPF_REG_5, CTX(next_offset)),
+	BPF_MOV64_IMM(BPF_REG_0, BPF_IO_CHAIN_NEXT),
+	BPF_EXIT_INSN(),
+	/* the end: scratch[1] = value + scratch[0], result = hop + 1 */
+	BPF_LDX_MEM(BPF_DW, BPF_REG_5, BPF_REG_2, 8),
+	BPF_LDX_MEM(BPF_W, BPF_REG_6, BPF_REG_1, CTX(scratch)),
+	BPF_LDX_MEM(BPF_DW, BPF_REG_7, BPF_REG_6, 0),
+	BPF_ALU64_REG(BPF_ADD, BPF_REG_5, BPF_REG_7),
+	BPF_STX_MEM(BPF_DW, BPF_REG_6, BPF_REG_5, 8),
+	BPF_LDX_MEM(BPF_W, BPF_REG_5, BPF_REG_1, CTX(hop)),
+	BPF_ALU64_IMM(BPF_ADD, BPF_REG_5, 1),
+	BPF_STX_MEM(BPF_W, BPF_REG_1, BPF_REG_5, CTX(result)),
+	BPF_MOV64_IMM(BPF_REG_0, BPF_IO_CHAIN_DONE),
+	BPF_EXIT_INSN(),
+};
+
+static const struct bpf_insn fails_euclean[] = {
+	BPF_MOV64_IMM(BPF_REG_0, -EUCLEAN),
+	BPF_EXIT_INSN(),
+};
+
+static const struct bpf_insn socket_filter[] = {
+	BPF_MOV64_IMM(BPF_REG_0, 0),
+	BPF_EXIT_INSN(),
+};
+
+static int register_progs(struct io_uring *ring, const int *fds, unsigned int nr,
+			  unsigned int max_hops)
+{
+	struct io_uring_bpf_chain_reg reg = {
+		.prog_fds = (uintptr_t)fds, .nr = nr, .max_hops = max_hops,
+	};
+
+	return syscall(__NR_io_uring_register, ring->ring_fd,
+		       IORING_REGISTER_BPF_CHAIN, &reg, 1) ? -errno : 0;
+}
+
+static int update_progs(struct io_uring *ring, unsigned int offset, const int *fds,
+			unsigned int nr)
+{
+	struct io_uring_bpf_chain_update up = {
+		.offset = offset, .nr = nr, .prog_fds = (uintptr_t)fds,
+	};
+
+	return syscall(__NR_io_uring_register, ring->ring_fd,
+		       IORING_REGISTER_BPF_CHAIN_UPDATE, &up, 1) ? -errno : 0;
+}
+
+static int unregister_progs(struct io_uring *ring)
+{
+	return syscall(__NR_io_uring_register, ring->ring_fd,
+		       IORING_UNREGISTER_BPF_CHAIN, NULL, 0) ? -errno : 0;
+}
+
+/* One fdinfo counter of the ring, -1 when absent. */
+static long fdinfo(struct io_uring *ring, const char *key)
+{
+	char path[64], line[256];
+	size_t n = strlen(key);
+	long val = -1;
+	FILE *f;
+
+	snprintf(path, sizeof(path), "/proc/self/fdinfo/%d", ring->ring_fd);
+	f = fopen(path, "r");
+	if (!f)
+		return -1;
+	while (fgets(line, sizeof(line), f))
+		if (!strncmp(line, key, n) && line[n] == ':')
+			val = strtol(line + n + 1, NULL, 10);
+	fclose(f);
+	return val;
+}
+
+struct chain {
+	int fixed;		/* registered file slot */
+	void *buf;
+	__u32 len;
+	__u64 off;
+	__u32 slot;
+	__u32 flags;
+	__u64 *scratch;
+	__u32 scratch_len;
+	__u8 sqe_flags;
+};
+
+static int run_chain(struct io_uring *ring, const struct chain *c)
+{
+	struct io_uring_sqe *sqe = io_uring_get_sqe(ring);
+	struct io_uring_cqe *cqe;
+	int ret;
+
+	io_uring_prep_rw(IORING_OP_BPF_CHAIN, sqe, c->fixed, c->buf, c->len, c->off);
+	sqe->flags = c->sqe_flags;
+	sqe->bpf_chain_flags = c->flags;
+	sqe->bpf_chain_scratch = (uintptr_t)c->scratch;
+	sqe->bpf_chain_scratch_len = c->scratch_len;
+	sqe->bpf_chain_prog = c->slot;
+	ret = io_uring_submit(ring);
+	if (ret != 1)
+		return ret < 0 ? ret : -EIO;
+	ret = io_uring_wait_cqe(ring, &cqe);
+	if (ret)
+		return ret;
+	ret = cqe->res;
+	io_uring_cqe_seen(ring, cqe);
+	return ret;
+}
+
+FIXTURE(chain) {
+	struct io_uring ring;
+	char path[256];
+	int fd;
+	int progs[3];		/* walker, -EUCLEAN, empty */
+	int bs;
+	void *buf;
+	__u64 scratch[64];
+	off_t size;
+};
+
+FIXTURE_VARIANT(chain) {
+	const char *dir;	/* NULL: the raw NVMe partition */
+	int o_direct;
+	unsigned int ring_flags;
+	int bs;
+};
+
+FIXTURE_VARIANT_ADD(chain, nvme_ext4_direct) {
+	.dir = "/mnt/nvme", .o_direct = 1, .bs = 4096,
+};
+FIXTURE_VARIANT_ADD(chain, nvme_ext4_buffered) {
+	.dir = "/mnt/nvme", .bs = 4096,
+};
+FIXTURE_VARIANT_ADD(chain, nvme_xfs_direct_512) {
+	.dir = "/mnt/nvme-xfs", .o_direct = 1, .bs = 512,
+};
+FIXTURE_VARIANT_ADD(chain, virtio_ext4_direct) {
+	.dir = "/mnt/vblk", .o_direct = 1, .bs = 4096,
+};
+FIXTURE_VARIANT_ADD(chain, tmpfs) {
+	.dir = "/tmp", .bs = 4096,
+};
+FIXTURE_VARIANT_ADD(chain, sqpoll) {
+	.dir = "/mnt/nvme", .o_direct = 1, .bs = 4096,
+	.ring_flags = IORING_SETUP_SQPOLL,
+};
+FIXTURE_VARIANT_ADD(chain, defer_taskrun) {
+	.dir = "/mnt/nvme", .o_direct = 1, .bs = 4096,
+	.ring_flags = IORING_SETUP_SINGLE_ISSUER | IORING_SETUP_DEFER_TASKRUN,
+};
+
+#define NBLOCKS 64
+
+/* Block i of the file links to block perm[i + 1]; values are 1000 + i. */
+static int write_list(int fd, int bs, const int *order, int n, off_t size)
+{
+	unsigned char *blk = calloc(1, bs);
+	int i;
+
+	if (ftruncate(fd, size))
+		return -1;
+	for (i = 0; i < n; i++) {
+		__u64 next = i + 1 < n ? (__u64)order[i + 1] * bs : END;
+		__u64 val = 1000 + i;
+
+		memset(blk, 0x5a, bs);
+		memcpy(blk, &next, 8);
+		memcpy(blk + 8, &val, 8);
+		if (pwrite(fd, blk, bs, (off_t)order[i] * bs) != bs)
+			return -1;
+	}
+	free(blk);
+	return fsync(fd);
+}
+
+FIXTURE_SETUP(chain)
+{
+	int order[NBLOCKS], i, wfd, fds[3];
+	struct io_uring_probe *probe;
+	int ret;
+
+	self->fd = -1;
+	self->bs = variant->bs;
+	ret = io_uring_queue_init(8, &self->ring, variant->ring_flags);
+	if (ret == -ENOSYS || ret == -EPERM)
+		SKIP(return, "io_uring unavailable: %s", strerror(-ret));
+	ASSERT_EQ(0, ret);
+	probe = io_uring_get_probe_ring(&self->ring);
+	ASSERT_NE(NULL, probe);
+	if (!io_uring_opcode_supported(probe, IORING_OP_BPF_CHAIN)) {
+		io_uring_free_probe(probe);
+		SKIP(return, "kernel lacks IORING_OP_BPF_CHAIN");
+	}
+	io_uring_free_probe(probe);
+
+	self->progs[0] = prog_load(BPF_PROG_TYPE_IO_CHAIN, list_walker, ARRAY_LEN(list_walker));
+	if (self->progs[0] < 0 && errno == EPERM)
+		SKIP(return, "loading IO_CHAIN programs needs CAP_BPF");
+	ASSERT_LE(0, self->progs[0]);
+	self->progs[1] = prog_load(BPF_PROG_TYPE_IO_CHAIN, fails_euclean, ARRAY_LEN(fails_euclean));
+	ASSERT_LE(0, self->progs[1]);
+	self->progs[2] = -1;
+
+	/* blocks in a scrambled order, so each hop really follows the link */
+	for (i = 0; i < NBLOCKS; i++)
+		order[i] = (i * 37 + 11) % NBLOCKS;
+	snprintf(self->path, sizeof(self->path), "%s/bpf_chain_list.%d", variant->dir, getpid());
+	self->size = (off_t)NBLOCKS * self->bs;
+	wfd = open(self->path, O_CREAT | O_TRUNC | O_RDWR, 0600);
+	ASSERT_LE(0, wfd) TH_LOG("%s: %s", self->path, strerror(errno));
+	ASSERT_EQ(0, write_list(wfd, self->bs, order, NBLOCKS, self->size));
+	close(wfd);
+	self->fd = open(self->path, O_RDONLY | (variant->o_direct ? O_DIRECT : 0));
+	ASSERT_LE(0, self->fd);
+
+	fds[0] = self->fd;
+	fds[1] = -1;
+	fds[2] = open(self->path, O_WRONLY);
+	ASSERT_EQ(0, io_uring_register_files(&self->ring, fds, 3));
+	close(fds[2]);
+	ASSERT_EQ(0, register_progs(&self->ring, self->progs, 3, 0));
+	ASSERT_EQ(0, posix_memalign(&self->buf, 4096, 8192));
+	/* list order: order[0] is the head */
+	self->scratch[0] = 7;
+}
+
+FIXTURE_TEARDOWN(chain)
+{
+	if (self->fd >= 0) {
+		close(self->fd);
+		unlink(self->path);
+	}
+	io_uring_queue_exit(&self->ring);
+}
+
+/* a chain over the list from its i-th element: i hops to go */
+static struct chain list_from(FIXTURE_DATA(chain) *self, int i)
+{
+	struct chain c = {
+		.fixed = 0, .buf = self->buf, .len = self->bs,
+		.off = (__u64)((i * 37 + 11) % NBLOCKS) * self->bs,
+		.slot = 0, .scratch = self->scratch, .scratch_len = 16,
+		.sqe_flags = IOSQE_FIXED_FILE,
+	};
+	return c;
+}
+
+TEST_F(chain, walks_the_whole_list)
+{
+	struct chain c = list_from(self, 0);
+	long hops = fdinfo(&self->ring, "BpfChainHopsGeneric");
+	long chains = fdinfo(&self->ring, "BpfChainChains");
+	__u64 next, val;
+
+	ASSERT_LE(0, hops);
+	EXPECT_EQ(NBLOCKS, run_chain(&self->ring, &c));
+	/* counters prove the kernel took every hop */
+	EXPECT_EQ(hops + NBLOCKS, fdinfo(&self->ring, "BpfChainHopsGeneric"));
+	EXPECT_EQ(chains + 1, fdinfo(&self->ring, "BpfChainChains"));
+	/* the buffer holds the last block, the scratch the program's answer */
+	memcpy(&next, self->buf, 8);
+	memcpy(&val, (char *)self->buf + 8, 8);
+	EXPECT_EQ(END, next);
+	EXPECT_EQ(1000 + NBLOCKS - 1, val);
+	EXPECT_EQ(7, self->scratch[0]);
+	EXPECT_EQ(1000 + NBLOCKS - 1 + 7, self->scratch[1]);
+}
+
+TEST_F(chain, every_start)
+{
+	int i;
+
+	for (i = 0; i < NBLOCKS; i++) {
+		struct chain c = list_from(self, i);
+
+		self->scratch[0] = i;
+		self->scratch[1] = 0;
+		ASSERT_EQ(NBLOCKS - i, run_chain(&self->ring, &c)) TH_LOG("start %d", i);
+		ASSERT_EQ(1000 + NBLOCKS - 1 + i, self->scratch[1]);
+	}
+}
+
+TEST_F(chain, many_in_flight)
+{
+	struct io_uring_cqe *cqe;
+	int i, n = 0, seen = 0;
+
+	for (i = 0; i < 8; i++) {
+		struct io_uring_sqe *sqe = io_uring_get_sqe(&self->ring);
+
+		if (!sqe)
+			break;
+		io_uring_prep_rw(IORING_OP_BPF_CHAIN, sqe, 0, (char *)self->buf, self->bs,
+				 (__u64)((i * 8 * 37 + 11) % NBLOCKS) * self->bs);
+		sqe->flags = IOSQE_FIXED_FILE;
+		sqe->bpf_chain_prog = 0;
+		sqe->user_data = NBLOCKS - i * 8;
+		n++;
+	}
+	ASSERT_EQ(n, io_uring_submit(&self->ring));
+	while (seen < n) {
+		ASSERT_EQ(0, io_uring_wait_cqe(&self->ring, &cqe));
+		EXPECT_EQ((int)cqe->user_data, cqe->res);
+		io_uring_cqe_seen(&self->ring, cqe);
+		seen++;
+	}
+}
+
+TEST_F(chain, forced_generic_tier)
+{
+	struct chain c = list_from(self, NBLOCKS - 3);
+
+	c.flags = IORING_BPF_CHAIN_GENERIC;
+	EXPECT_EQ(3, run_chain(&self->ring, &c));
+}
+
+TEST_F(chain, bad_sqes)
+{
+	struct chain c;
+
+	c = list_from(self, 0);
+	c.sqe_flags = 0;
+	EXPECT_EQ(-EBADF, run_chain(&self->ring, &c)) TH_LOG("not a fixed file");
+	c = list_from(self, 0);
+	c.fixed = 1;
+	EXPECT_EQ(-EBADF, run_chain(&self->ring, &c)) TH_LOG("empty file slot");
+	c = list_from(self, 0);
+	c.fixed = 2;
+	EXPECT_EQ(-EBADF, run_chain(&self->ring, &c)) TH_LOG("file not open for reading");
+	c = list_from(self, 0);
+	c.slot = 2;
+	EXPECT_EQ(-ENOENT, run_chain(&self->ring, &c)) TH_LOG("empty program slot");
+	c.slot = 3;
+	EXPECT_EQ(-ENOENT, run_chain(&self->ring, &c)) TH_LOG("program slot out of range");
+	c = list_from(self, 0);
+	c.off += 100;
+	EXPECT_EQ(-EINVAL, run_chain(&self->ring, &c)) TH_LOG("misaligned offset");
+	c = list_from(self, 0);
+	c.buf = (char *)self->buf + 8;
+	EXPECT_EQ(-EINVAL, run_chain(&self->ring, &c)) TH_LOG("misaligned buffer");
+	c = list_from(self, 0);
+	c.len = 1000;
+	EXPECT_EQ(-EINVAL, run_chain(&self->ring, &c)) TH_LOG("block length");
+	c.len = 8192;
+	EXPECT_EQ(-EINVAL, run_chain(&self->ring, &c)) TH_LOG("block longer than a page");
+	c.len = 0;
+	EXPECT_EQ(-EINVAL, run_chain(&self->ring, &c)) TH_LOG("empty block");
+	c = list_from(self, 0);
+	c.flags = 1U << 7;
+	EXPECT_EQ(-EINVAL, run_chain(&self->ring, &c)) TH_LOG("unknown flag");
+	c = list_from(self, 0);
+	c.scratch_len = BPF_IO_CHAIN_SCRATCH_SIZE + 8;
+	EXPECT_EQ(-EINVAL, run_chain(&self->ring, &c)) TH_LOG("scratch too long");
+	c = list_from(self, 0);
+	c.scratch = (void *)8;
+	EXPECT_EQ(-EFAULT, run_chain(&self->ring, &c)) TH_LOG("bad scratch pointer");
+	c = list_from(self, 0);
+	c.off = self->size;
+	EXPECT_EQ(-ERANGE, run_chain(&self->ring, &c)) TH_LOG("first block past EOF");
+	c.off = -4096ULL;
+	EXPECT_EQ(-ERANGE, run_chain(&self->ring, &c)) TH_LOG("first block wraps");
+	c = list_from(self, 0);
+	c.slot = 1;
+	EXPECT_EQ(-EUCLEAN, run_chain(&self->ring, &c)) TH_LOG("program's own error");
+}
+
+/* Rewrites block @blk's link; the chain from the head must then fail. */
+static int relink(FIXTURE_DATA(chain) *self, int blk, __u64 next)
+{
+	int fd = open(self->path, O_WRONLY);
+	int ret;
+
+	if (fd < 0)
+		return -1;
+	ret = pwrite(fd, &next, 8, (off_t)blk * self->bs) == 8 ? fsync(fd) : -1;
+	close(fd);
+	return ret;
+}
+
+TEST_F(chain, bad_next_offsets)
+{
+	struct chain c = list_from(self, 0);
+	int head = 11;	/* order[0] */
+	long hops;
+
+	ASSERT_EQ(0, relink(self, head, self->size));
+	EXPECT_EQ(-ERANGE, run_chain(&self->ring, &c)) TH_LOG("next block past EOF");
+	ASSERT_EQ(0, relink(self, head, END - 4095));
+	EXPECT_EQ(-ERANGE, run_chain(&self->ring, &c)) TH_LOG("offset + len wraps");
+	ASSERT_EQ(0, relink(self, head, 512 * 3 + 8));
+	EXPECT_EQ(-EINVAL, run_chain(&self->ring, &c)) TH_LOG("misaligned next block");
+	ASSERT_EQ(0, relink(self, head, (__u64)head * self->bs));
+	hops = fdinfo(&self->ring, "BpfChainHopsGeneric");
+	EXPECT_EQ(-ELOOP, run_chain(&self->ring, &c)) TH_LOG("block links to itself");
+	/* the default limit: 256 hops, then the chain stops */
+	EXPECT_EQ(hops + 256, fdinfo(&self->ring, "BpfChainHopsGeneric"));
+}
+
+TEST_F(chain, hop_limit)
+{
+	struct chain c = list_from(self, 0);
+
+	ASSERT_EQ(0, unregister_progs(&self->ring));
+	ASSERT_EQ(0, register_progs(&self->ring, self->progs, 3, NBLOCKS - 1));
+	EXPECT_EQ(-ELOOP, run_chain(&self->ring, &c));
+	c = list_from(self, 1);
+	EXPECT_EQ(NBLOCKS - 1, run_chain(&self->ring, &c));
+}
+
+TEST_F(chain, registration)
+{
+	int sock = prog_load(BPF_PROG_TYPE_SOCKET_FILTER, socket_filter, ARRAY_LEN(socket_filter));
+	struct io_uring_bpf_chain_reg reg = { .nr = 1 };
+	struct chain c = list_from(self, NBLOCKS - 1);
+	int fds[2];
+
+	ASSERT_LE(0, sock);
+	EXPECT_EQ(-EBUSY, register_progs(&self->ring, self->progs, 3, 0));
+	EXPECT_EQ(0, unregister_progs(&self->ring));
+	EXPECT_EQ(-ENXIO, unregister_progs(&self->ring));
+	EXPECT_EQ(-ENOENT, run_chain(&self->ring, &c)) TH_LOG("no table");
+	EXPECT_EQ(-ENXIO, update_progs(&self->ring, 0, self->progs, 1));
+
+	fds[0] = sock;
+	EXPECT_EQ(-EINVAL, register_progs(&self->ring, fds, 1, 0)) TH_LOG("wrong type");
+	fds[0] = 12345;
+	EXPECT_EQ(-EBADF, register_progs(&self->ring, fds, 1, 0)) TH_LOG("not an fd");
+	EXPECT_EQ(-EINVAL, register_progs(&self->ring, self->progs, 0, 0)) TH_LOG("empty");
+	EXPECT_EQ(-EINVAL, register_progs(&self->ring, self->progs, 3, 1 << 20)) TH_LOG("hops");
+	EXPECT_EQ(-EFAULT, register_progs(&self->ring, (int *)8, 3, 0));
+	reg.prog_fds = (uintptr_t)self->progs;
+	reg.resv[1] = 1;
+	EXPECT_EQ(-1, syscall(__NR_io_uring_register, self->ring.ring_fd,
+			      IORING_REGISTER_BPF_CHAIN, &reg, 1));
+	EXPECT_EQ(EINVAL, errno) TH_LOG("reserved field");
+
+	/* sparse table: slot 1 only, then updated */
+	fds[0] = -1;
+	fds[1] = self->progs[0];
+	ASSERT_EQ(0, register_progs(&self->ring, fds, 2, 0));
+	EXPECT_EQ(-ENOENT, run_chain(&self->ring, &c));
+	c.slot = 1;
+	EXPECT_EQ(1, run_chain(&self->ring, &c));
+	EXPECT_EQ(0, update_progs(&self->ring, 1, &self->progs[1], 1));
+	EXPECT_EQ(-EUCLEAN, run_chain(&self->ring, &c)) TH_LOG("replaced program");
+	EXPECT_EQ(0, update_progs(&self->ring, 0, self->progs, 1));
+	c.slot = 0;
+	EXPECT_EQ(1, run_chain(&self->ring, &c));
+	EXPECT_EQ(-EINVAL, update_progs(&self->ring, 1, self->progs, 2)) TH_LOG("past the end");
+	EXPECT_EQ(-EINVAL, update_progs(&self->ring, 0, &sock, 1)) TH_LOG("wrong type");
+	fds[0] = -1;
+	EXPECT_EQ(0, update_progs(&self->ring, 0, fds, 1));
+	EXPECT_EQ(-ENOENT, run_chain(&self->ring, &c)) TH_LOG("cleared slot");
+	close(sock);
+}
+
+TEST_F(chain, unregister_and_exit_with_chains_in_flight)
+{
+	int i, n = 0;
+
+	for (i = 0; i < 8; i++) {
+		struct io_uring_sqe *sqe = io_uring_get_sqe(&self->ring);
+
+		if (!sqe)
+			break;
+		io_uring_prep_rw(IORING_OP_BPF_CHAIN, sqe, 0, self->buf, self->bs,
+				 (__u64)11 * self->bs);
+		sqe->flags = IOSQE_FIXED_FILE;
+		n++;
+	}
+	ASSERT_EQ(n, io_uring_submit(&self->ring));
+	/* the programs stay alive for the chains that use them */
+	EXPECT_EQ(0, unregister_progs(&self->ring));
+	/* teardown (FIXTURE_TEARDOWN) with the chains still running */
+}
+
+TEST(iopoll_ring_refuses)
+{
+	struct io_uring ring;
+	struct io_uring_sqe *sqe;
+	struct io_uring_cqe *cqe;
+	int fd, ret;
+
+	ret = io_uring_queue_init(4, &ring, IORING_SETUP_IOPOLL);
+	if (ret)
+		SKIP(return, "no IOPOLL ring: %s", strerror(-ret));
+	fd = open("/dev/null", O_RDONLY);
+	ASSERT_EQ(0, io_uring_register_files(&ring, &fd, 1));
+	sqe = io_uring_get_sqe(&ring);
+	io_uring_prep_rw(IORING_OP_BPF_CHAIN, sqe, 0, NULL, 512, 0);
+	sqe->flags = IOSQE_FIXED_FILE;
+	ASSERT_EQ(1, io_uring_submit(&ring));
+	ASSERT_EQ(0, io_uring_wait_cqe(&ring, &cqe));
+	if (cqe->res == -EINVAL)
+		SKIP(return, "kernel lacks IORING_OP_BPF_CHAIN");
+	EXPECT_EQ(-EOPNOTSUPP, cqe->res);
+	io_uring_queue_exit(&ring);
+	close(fd);
+}
+
+TEST_HARNESS_MAIN
