@@ -6,6 +6,10 @@
  * tests check those counters, so a chain that did not run in the kernel
  * cannot pass.
  *
+ * Variants use the mount points of the bpfchain test guest (/mnt/nvme:
+ * ext4 on NVMe, /mnt/nvme-xfs, /mnt/vblk: ext4 on virtio-blk) and skip
+ * where they are missing; /tmp is always tested.
+ *
  * The files are lists of blocks: each block starts with the offset of the
  * next one (~0 ends the list) and a value.  The program walks the list and
  * returns hop + 1; it leaves value + scratch[0] in scratch[1].
@@ -29,7 +33,6 @@
 #include "kselftest_harness.h"
 
 #define CTX(f)		offsetof(struct bpf_io_chain, f)
-#define ARRAY_LEN(a)	(sizeof(a) / sizeof((a)[0]))
 #define END		(~0ULL)
 
 static int prog_load(enum bpf_prog_type type, const struct bpf_insn *insns, size_t cnt)
@@ -111,7 +114,7 @@ static int unregister_progs(struct io_uring *ring)
 }
 
 /* One fdinfo counter of the ring, -1 when absent. */
-static long fdinfo(struct io_uring *ring, const char *key)
+static long ring_counter(struct io_uring *ring, const char *key)
 {
 	char path[64], line[256];
 	size_t n = strlen(key);
@@ -166,6 +169,7 @@ static int run_chain(struct io_uring *ring, const struct chain *c)
 
 FIXTURE(chain) {
 	struct io_uring ring;
+	int ring_ok;
 	char path[256];
 	int fd;
 	int progs[3];		/* walker, -EUCLEAN, empty */
@@ -185,22 +189,28 @@ FIXTURE_VARIANT(chain) {
 FIXTURE_VARIANT_ADD(chain, nvme_ext4_direct) {
 	.dir = "/mnt/nvme", .o_direct = 1, .bs = 4096,
 };
+
 FIXTURE_VARIANT_ADD(chain, nvme_ext4_buffered) {
 	.dir = "/mnt/nvme", .bs = 4096,
 };
+
 FIXTURE_VARIANT_ADD(chain, nvme_xfs_direct_512) {
 	.dir = "/mnt/nvme-xfs", .o_direct = 1, .bs = 512,
 };
+
 FIXTURE_VARIANT_ADD(chain, virtio_ext4_direct) {
 	.dir = "/mnt/vblk", .o_direct = 1, .bs = 4096,
 };
+
 FIXTURE_VARIANT_ADD(chain, tmpfs) {
 	.dir = "/tmp", .bs = 4096,
 };
+
 FIXTURE_VARIANT_ADD(chain, sqpoll) {
 	.dir = "/mnt/nvme", .o_direct = 1, .bs = 4096,
 	.ring_flags = IORING_SETUP_SQPOLL,
 };
+
 FIXTURE_VARIANT_ADD(chain, defer_taskrun) {
 	.dir = "/mnt/nvme", .o_direct = 1, .bs = 4096,
 	.ring_flags = IORING_SETUP_SINGLE_ISSUER | IORING_SETUP_DEFER_TASKRUN,
@@ -238,10 +248,13 @@ FIXTURE_SETUP(chain)
 
 	self->fd = -1;
 	self->bs = variant->bs;
+	if (access(variant->dir, W_OK))
+		SKIP(return, "%s: %s (mount a file system there to test it)",
+		     variant->dir, strerror(errno));
 	ret = io_uring_queue_init(8, &self->ring, variant->ring_flags);
-	if (ret == -ENOSYS || ret == -EPERM)
-		SKIP(return, "io_uring unavailable: %s", strerror(-ret));
-	ASSERT_EQ(0, ret);
+	if (ret)
+		SKIP(return, "io_uring_queue_init: %s", strerror(-ret));
+	self->ring_ok = 1;
 	probe = io_uring_get_probe_ring(&self->ring);
 	ASSERT_NE(NULL, probe);
 	if (!io_uring_opcode_supported(probe, IORING_OP_BPF_CHAIN)) {
@@ -250,11 +263,12 @@ FIXTURE_SETUP(chain)
 	}
 	io_uring_free_probe(probe);
 
-	self->progs[0] = prog_load(BPF_PROG_TYPE_IO_CHAIN, list_walker, ARRAY_LEN(list_walker));
+	self->progs[0] = prog_load(BPF_PROG_TYPE_IO_CHAIN, list_walker, ARRAY_SIZE(list_walker));
 	if (self->progs[0] < 0 && errno == EPERM)
 		SKIP(return, "loading IO_CHAIN programs needs CAP_BPF");
 	ASSERT_LE(0, self->progs[0]);
-	self->progs[1] = prog_load(BPF_PROG_TYPE_IO_CHAIN, fails_euclean, ARRAY_LEN(fails_euclean));
+	self->progs[1] = prog_load(BPF_PROG_TYPE_IO_CHAIN, fails_euclean,
+				   ARRAY_SIZE(fails_euclean));
 	ASSERT_LE(0, self->progs[1]);
 	self->progs[2] = -1;
 
@@ -287,16 +301,17 @@ FIXTURE_TEARDOWN(chain)
 		close(self->fd);
 		unlink(self->path);
 	}
-	io_uring_queue_exit(&self->ring);
+	if (self->ring_ok)
+		io_uring_queue_exit(&self->ring);
 }
 
-/* a chain over the list from its i-th element: i hops to go */
-static struct chain list_from(FIXTURE_DATA(chain) *self, int i)
+/* a chain over the list from its i-th element: NBLOCKS - i hops */
+static struct chain chain_from(void *buf, int bs, __u64 *scratch, int i)
 {
 	struct chain c = {
-		.fixed = 0, .buf = self->buf, .len = self->bs,
-		.off = (__u64)((i * 37 + 11) % NBLOCKS) * self->bs,
-		.slot = 0, .scratch = self->scratch, .scratch_len = 16,
+		.fixed = 0, .buf = buf, .len = bs,
+		.off = (__u64)((i * 37 + 11) % NBLOCKS) * bs,
+		.slot = 0, .scratch = scratch, .scratch_len = 16,
 		.sqe_flags = IOSQE_FIXED_FILE,
 	};
 	return c;
@@ -304,16 +319,16 @@ static struct chain list_from(FIXTURE_DATA(chain) *self, int i)
 
 TEST_F(chain, walks_the_whole_list)
 {
-	struct chain c = list_from(self, 0);
-	long hops = fdinfo(&self->ring, "BpfChainHopsGeneric");
-	long chains = fdinfo(&self->ring, "BpfChainChains");
+	struct chain c = chain_from(self->buf, self->bs, self->scratch, 0);
+	long hops = ring_counter(&self->ring, "BpfChainHopsGeneric");
+	long chains = ring_counter(&self->ring, "BpfChainChains");
 	__u64 next, val;
 
 	ASSERT_LE(0, hops);
 	EXPECT_EQ(NBLOCKS, run_chain(&self->ring, &c));
 	/* counters prove the kernel took every hop */
-	EXPECT_EQ(hops + NBLOCKS, fdinfo(&self->ring, "BpfChainHopsGeneric"));
-	EXPECT_EQ(chains + 1, fdinfo(&self->ring, "BpfChainChains"));
+	EXPECT_EQ(hops + NBLOCKS, ring_counter(&self->ring, "BpfChainHopsGeneric"));
+	EXPECT_EQ(chains + 1, ring_counter(&self->ring, "BpfChainChains"));
 	/* the buffer holds the last block, the scratch the program's answer */
 	memcpy(&next, self->buf, 8);
 	memcpy(&val, (char *)self->buf + 8, 8);
@@ -328,7 +343,7 @@ TEST_F(chain, every_start)
 	int i;
 
 	for (i = 0; i < NBLOCKS; i++) {
-		struct chain c = list_from(self, i);
+		struct chain c = chain_from(self->buf, self->bs, self->scratch, i);
 
 		self->scratch[0] = i;
 		self->scratch[1] = 0;
@@ -365,7 +380,7 @@ TEST_F(chain, many_in_flight)
 
 TEST_F(chain, forced_generic_tier)
 {
-	struct chain c = list_from(self, NBLOCKS - 3);
+	struct chain c = chain_from(self->buf, self->bs, self->scratch, NBLOCKS - 3);
 
 	c.flags = IORING_BPF_CHAIN_GENERIC;
 	EXPECT_EQ(3, run_chain(&self->ring, &c));
@@ -375,100 +390,100 @@ TEST_F(chain, bad_sqes)
 {
 	struct chain c;
 
-	c = list_from(self, 0);
+	c = chain_from(self->buf, self->bs, self->scratch, 0);
 	c.sqe_flags = 0;
 	EXPECT_EQ(-EBADF, run_chain(&self->ring, &c)) TH_LOG("not a fixed file");
-	c = list_from(self, 0);
+	c = chain_from(self->buf, self->bs, self->scratch, 0);
 	c.fixed = 1;
 	EXPECT_EQ(-EBADF, run_chain(&self->ring, &c)) TH_LOG("empty file slot");
-	c = list_from(self, 0);
+	c = chain_from(self->buf, self->bs, self->scratch, 0);
 	c.fixed = 2;
 	EXPECT_EQ(-EBADF, run_chain(&self->ring, &c)) TH_LOG("file not open for reading");
-	c = list_from(self, 0);
+	c = chain_from(self->buf, self->bs, self->scratch, 0);
 	c.slot = 2;
 	EXPECT_EQ(-ENOENT, run_chain(&self->ring, &c)) TH_LOG("empty program slot");
 	c.slot = 3;
 	EXPECT_EQ(-ENOENT, run_chain(&self->ring, &c)) TH_LOG("program slot out of range");
-	c = list_from(self, 0);
+	c = chain_from(self->buf, self->bs, self->scratch, 0);
 	c.off += 100;
 	EXPECT_EQ(-EINVAL, run_chain(&self->ring, &c)) TH_LOG("misaligned offset");
-	c = list_from(self, 0);
+	c = chain_from(self->buf, self->bs, self->scratch, 0);
 	c.buf = (char *)self->buf + 8;
 	EXPECT_EQ(-EINVAL, run_chain(&self->ring, &c)) TH_LOG("misaligned buffer");
-	c = list_from(self, 0);
+	c = chain_from(self->buf, self->bs, self->scratch, 0);
 	c.len = 1000;
 	EXPECT_EQ(-EINVAL, run_chain(&self->ring, &c)) TH_LOG("block length");
 	c.len = 8192;
 	EXPECT_EQ(-EINVAL, run_chain(&self->ring, &c)) TH_LOG("block longer than a page");
 	c.len = 0;
 	EXPECT_EQ(-EINVAL, run_chain(&self->ring, &c)) TH_LOG("empty block");
-	c = list_from(self, 0);
+	c = chain_from(self->buf, self->bs, self->scratch, 0);
 	c.flags = 1U << 7;
 	EXPECT_EQ(-EINVAL, run_chain(&self->ring, &c)) TH_LOG("unknown flag");
-	c = list_from(self, 0);
+	c = chain_from(self->buf, self->bs, self->scratch, 0);
 	c.scratch_len = BPF_IO_CHAIN_SCRATCH_SIZE + 8;
 	EXPECT_EQ(-EINVAL, run_chain(&self->ring, &c)) TH_LOG("scratch too long");
-	c = list_from(self, 0);
+	c = chain_from(self->buf, self->bs, self->scratch, 0);
 	c.scratch = (void *)8;
 	EXPECT_EQ(-EFAULT, run_chain(&self->ring, &c)) TH_LOG("bad scratch pointer");
-	c = list_from(self, 0);
+	c = chain_from(self->buf, self->bs, self->scratch, 0);
 	c.off = self->size;
 	EXPECT_EQ(-ERANGE, run_chain(&self->ring, &c)) TH_LOG("first block past EOF");
 	c.off = -4096ULL;
 	EXPECT_EQ(-ERANGE, run_chain(&self->ring, &c)) TH_LOG("first block wraps");
-	c = list_from(self, 0);
+	c = chain_from(self->buf, self->bs, self->scratch, 0);
 	c.slot = 1;
 	EXPECT_EQ(-EUCLEAN, run_chain(&self->ring, &c)) TH_LOG("program's own error");
 }
 
 /* Rewrites block @blk's link; the chain from the head must then fail. */
-static int relink(FIXTURE_DATA(chain) *self, int blk, __u64 next)
+static int relink(const char *path, int bs, int blk, __u64 next)
 {
-	int fd = open(self->path, O_WRONLY);
+	int fd = open(path, O_WRONLY);
 	int ret;
 
 	if (fd < 0)
 		return -1;
-	ret = pwrite(fd, &next, 8, (off_t)blk * self->bs) == 8 ? fsync(fd) : -1;
+	ret = pwrite(fd, &next, 8, (off_t)blk * bs) == 8 ? fsync(fd) : -1;
 	close(fd);
 	return ret;
 }
 
 TEST_F(chain, bad_next_offsets)
 {
-	struct chain c = list_from(self, 0);
+	struct chain c = chain_from(self->buf, self->bs, self->scratch, 0);
 	int head = 11;	/* order[0] */
 	long hops;
 
-	ASSERT_EQ(0, relink(self, head, self->size));
+	ASSERT_EQ(0, relink(self->path, self->bs, head, self->size));
 	EXPECT_EQ(-ERANGE, run_chain(&self->ring, &c)) TH_LOG("next block past EOF");
-	ASSERT_EQ(0, relink(self, head, END - 4095));
+	ASSERT_EQ(0, relink(self->path, self->bs, head, END - 4095));
 	EXPECT_EQ(-ERANGE, run_chain(&self->ring, &c)) TH_LOG("offset + len wraps");
-	ASSERT_EQ(0, relink(self, head, 512 * 3 + 8));
+	ASSERT_EQ(0, relink(self->path, self->bs, head, 512 * 3 + 8));
 	EXPECT_EQ(-EINVAL, run_chain(&self->ring, &c)) TH_LOG("misaligned next block");
-	ASSERT_EQ(0, relink(self, head, (__u64)head * self->bs));
-	hops = fdinfo(&self->ring, "BpfChainHopsGeneric");
+	ASSERT_EQ(0, relink(self->path, self->bs, head, (__u64)head * self->bs));
+	hops = ring_counter(&self->ring, "BpfChainHopsGeneric");
 	EXPECT_EQ(-ELOOP, run_chain(&self->ring, &c)) TH_LOG("block links to itself");
 	/* the default limit: 256 hops, then the chain stops */
-	EXPECT_EQ(hops + 256, fdinfo(&self->ring, "BpfChainHopsGeneric"));
+	EXPECT_EQ(hops + 256, ring_counter(&self->ring, "BpfChainHopsGeneric"));
 }
 
 TEST_F(chain, hop_limit)
 {
-	struct chain c = list_from(self, 0);
+	struct chain c = chain_from(self->buf, self->bs, self->scratch, 0);
 
 	ASSERT_EQ(0, unregister_progs(&self->ring));
 	ASSERT_EQ(0, register_progs(&self->ring, self->progs, 3, NBLOCKS - 1));
 	EXPECT_EQ(-ELOOP, run_chain(&self->ring, &c));
-	c = list_from(self, 1);
+	c = chain_from(self->buf, self->bs, self->scratch, 1);
 	EXPECT_EQ(NBLOCKS - 1, run_chain(&self->ring, &c));
 }
 
 TEST_F(chain, registration)
 {
-	int sock = prog_load(BPF_PROG_TYPE_SOCKET_FILTER, socket_filter, ARRAY_LEN(socket_filter));
+	int sock = prog_load(BPF_PROG_TYPE_SOCKET_FILTER, socket_filter, ARRAY_SIZE(socket_filter));
 	struct io_uring_bpf_chain_reg reg = { .nr = 1 };
-	struct chain c = list_from(self, NBLOCKS - 1);
+	struct chain c = chain_from(self->buf, self->bs, self->scratch, NBLOCKS - 1);
 	int fds[2];
 
 	ASSERT_LE(0, sock);
