@@ -378,6 +378,18 @@ TEST_F(chain, many_in_flight)
 	}
 }
 
+TEST_F(chain, issued_from_io_wq)
+{
+	struct chain c = chain_from(self->buf, self->bs, self->scratch, 0);
+	long hops = ring_counter(&self->ring, "BpfChainHopsGeneric");
+
+	/* IOSQE_ASYNC: every hop is a blocking read in an io-wq worker */
+	c.sqe_flags |= IOSQE_ASYNC;
+	EXPECT_EQ(NBLOCKS, run_chain(&self->ring, &c));
+	EXPECT_EQ(hops + NBLOCKS, ring_counter(&self->ring, "BpfChainHopsGeneric"));
+	EXPECT_EQ(1000 + NBLOCKS - 1 + 7, self->scratch[1]);
+}
+
 TEST_F(chain, forced_generic_tier)
 {
 	struct chain c = chain_from(self->buf, self->bs, self->scratch, NBLOCKS - 3);
