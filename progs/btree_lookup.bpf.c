@@ -9,7 +9,7 @@
 #include "chain_common.bpf.h"
 
 SEC("io_chain")
-int bpfchain_btree_lookup(struct bpf_io_chain *ctx)
+long bpfchain_btree_lookup(struct bpf_io_chain *ctx)
 {
 	void *data = (void *)(long)ctx->data;
 	void *data_end = (void *)(long)ctx->data_end;

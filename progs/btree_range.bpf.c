@@ -19,13 +19,14 @@ static __always_inline int range_done(struct bpf_io_chain *ctx,
 }
 
 SEC("io_chain")
-int bpfchain_btree_range(struct bpf_io_chain *ctx)
+long bpfchain_btree_range(struct bpf_io_chain *ctx)
 {
 	void *data = (void *)(long)ctx->data;
 	void *data_end = (void *)(long)ctx->data_end;
 	struct bc_range_scratch *s = (void *)(long)ctx->scratch;
 	__u32 hop = ctx->hop;
 	__u32 nkeys, pos, count, max, flags, j, i;
+	__u64 idx;
 	__u64 lo, hi, next, k;
 	struct bc_btree_node *n = data;
 	struct bc_entry *e;
@@ -84,7 +85,18 @@ int bpfchain_btree_range(struct bpf_io_chain *ctx)
 			s->flags = flags | BC_RANGE_F_MORE;
 			return range_done(ctx, s, count);
 		}
-		s->values[count] = e->val;
+		/*
+		 * Index values[] by a 64-bit copy of count, checked right
+		 * here: otherwise clang stores through a pointer it advances
+		 * across iterations, or compares a zero-extended copy of
+		 * count and indexes with another, and the verifier can bound
+		 * neither.
+		 */
+		idx = count;
+		barrier_var(idx);
+		if (idx >= BC_RANGE_MAX)
+			return -BC_E_ARG;
+		s->values[idx] = e->val;
 		count++;
 		s->last_key = k;
 		flags |= BC_RANGE_F_SEEN;

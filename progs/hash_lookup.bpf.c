@@ -12,7 +12,7 @@
 #define HEAD_MASK	0x1ff	/* below BC_HASH_MAX_HEADS (509) */
 
 SEC("io_chain")
-int bpfchain_hash_lookup(struct bpf_io_chain *ctx)
+long bpfchain_hash_lookup(struct bpf_io_chain *ctx)
 {
 	void *data = (void *)(long)ctx->data;
 	void *data_end = (void *)(long)ctx->data_end;

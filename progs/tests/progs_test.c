@@ -19,10 +19,10 @@
 #include "bpfchain_db.h"
 #include "build.h"
 
-int bpfchain_btree_lookup(struct bpf_io_chain *ctx);
-int bpfchain_btree_range(struct bpf_io_chain *ctx);
-int bpfchain_hash_lookup(struct bpf_io_chain *ctx);
-typedef int (*prog_fn)(struct bpf_io_chain *ctx);
+long bpfchain_btree_lookup(struct bpf_io_chain *ctx);
+long bpfchain_btree_range(struct bpf_io_chain *ctx);
+long bpfchain_hash_lookup(struct bpf_io_chain *ctx);
+typedef long (*prog_fn)(struct bpf_io_chain *ctx);
 
 static int failures, checks;
 static char tmpdir[64];
@@ -63,7 +63,8 @@ static int emu_chain(prog_fn prog, int fd, uint64_t off, uint32_t len, void *scr
 {
 	struct bpf_io_chain ctx;
 	struct stat st;
-	int ret, res;
+	long ret;
+	int res;
 
 	*hops = 0;
 	if (fstat(fd, &st) < 0)
@@ -102,7 +103,8 @@ static int emu_chain(prog_fn prog, int fd, uint64_t off, uint32_t len, void *scr
 			off = ctx.next_offset;
 			continue;
 		}
-		res = ret == BPF_IO_CHAIN_DONE ? (int)ctx.result : ret < 0 ? ret : -EINVAL;
+		/* the verifier holds R0's low 32 bits to -4095..1 */
+		res = ret == BPF_IO_CHAIN_DONE ? (int)ctx.result : ret < 0 && ret >= -4095 ? (int)ret : -EINVAL;
 		break;
 	}
 	memcpy(scratch, emu_scratch, scratch_len);
