@@ -1,6 +1,6 @@
 # bpfchain: ties the folders together.  Each folder builds on its own; every
 # target first makes sure the Debian packages are there (rig/deps.sh).
-SUBDIRS := linux-patches rig progs selftests
+SUBDIRS := linux-patches rig progs liburing-ext selftests
 
 all: kernel
 	@for d in $(SUBDIRS); do $(MAKE) -s -C $$d all || exit 1; done
@@ -24,6 +24,10 @@ export:
 checkpatch: deps
 	@rig/kernel.sh checkpatch
 
+# every patch builds on its own (slow: a full build, then one per patch)
+check-series: deps
+	@rig/kernel.sh check-series
+
 list-subdirs:
 	@echo $(SUBDIRS)
 
@@ -31,4 +35,4 @@ clean:
 	@for d in $(SUBDIRS); do $(MAKE) -s -C $$d clean; done
 	rm -rf build/obj build/tests build/vm
 
-.PHONY: all deps kernel test vm export checkpatch list-subdirs clean
+.PHONY: all deps kernel test vm export checkpatch check-series list-subdirs clean

@@ -11,7 +11,18 @@
 #include <linux/types.h>
 
 /* ---- include/uapi/linux/bpf.h ---- */
+/*
+ * Included first, so that a patched <linux/bpf.h> on the include path wins
+ * and the block below is skipped; a patched <linux/bpf.h> included after
+ * this header would otherwise meet the BPF_PROG_TYPE_IO_CHAIN macro inside
+ * its enum.
+ */
+#include <linux/bpf.h>
+
 #ifndef BPF_IO_CHAIN_SCRATCH_SIZE
+
+/* the block below is in use, not the kernel's <linux/bpf.h> */
+#define BPFCHAIN_UAPI_BPF_MIRRORED	1
 
 /* enum bpf_prog_type: appended after BPF_PROG_TYPE_NETFILTER (32). */
 #define BPF_PROG_TYPE_IO_CHAIN		33
@@ -45,7 +56,30 @@ struct bpf_io_chain {
 #endif /* BPF_IO_CHAIN_SCRATCH_SIZE */
 
 /* ---- include/uapi/linux/io_uring.h ---- */
+/*
+ * <linux/io_uring.h> and liburing's own copy of it share one include
+ * guard, so whichever comes first defines struct io_uring_sqe for the
+ * whole translation unit.  When the patched <linux/bpf.h> came from the
+ * include path, the patched <linux/io_uring.h> is next to it: it is
+ * included here, so that it wins over liburing's copy included later, and
+ * the block below is skipped.  Otherwise (the distribution's headers, or
+ * an io_uring header included before this one) the block below supplies
+ * the numbers and structs, and struct io_uring_sqe has no bpf_chain_*
+ * member names: BPFCHAIN_UAPI_SQE_UNNAMED says so, and the fields are
+ * reached through rw_flags, addr3 and __pad2[0] (liburing-ext.h).
+ *
+ * So include this header before any io_uring header, or after one; but
+ * never include the patched <linux/io_uring.h> after it when no io_uring
+ * header came in between: its enums would meet the macros below.
+ */
+#if defined(BPF_IO_CHAIN_SCRATCH_SIZE) && !defined(BPFCHAIN_UAPI_BPF_MIRRORED)
+#include <linux/io_uring.h>
+#endif
+
 #ifndef IORING_BPF_CHAIN_GENERIC
+
+/* struct io_uring_sqe lacks the bpf_chain_* names */
+#define BPFCHAIN_UAPI_SQE_UNNAMED	1
 
 /* enum io_uring_op: appended after IORING_OP_LISTEN (57). */
 #define IORING_OP_BPF_CHAIN		58
