@@ -7,6 +7,7 @@
 #   kernel.sh tree        unpack and apply the series (only when it changed)
 #   kernel.sh build       tree + config + bzImage + uapi headers
 #   kernel.sh export      write the tree's commits back to linux-patches/
+#   kernel.sh check-series   build every prefix of the series (bisectable)
 #   kernel.sh checkpatch [PATCH...]  scripts/checkpatch.pl --strict (default:
 #                         every patch of the series)
 #
@@ -170,11 +171,38 @@ cmd_checkpatch() {
 	[ "$fail" -eq 0 ]
 }
 
+# Build every prefix of the series in its own object directory, so that
+# each patch is known to build on its own (bisectable).  Slow: one full
+# build, then one incremental build per patch.
+cmd_check_series() {
+	local c n=0 head
+	cmd_tree
+	[ -z "$(g status --porcelain --untracked-files=no)" ] ||
+		die "$src has uncommitted edits: commit them first"
+	head=$(g rev-parse HEAD)
+	obj=${KOBJ:-$build/obj-series}
+	cmd_config
+	for c in $(g rev-list --reverse base..HEAD); do
+		n=$((n + 1))
+		g checkout -q "$c"
+		if make -C "$src" O="$obj" -j"$(nproc)" bzImage > "$obj/series.log" 2>&1; then
+			echo "ok $n $(g log -1 --format=%s "$c")"
+		else
+			grep -E 'error' "$obj/series.log" | head -10 >&2
+			g checkout -q bpfchain
+			die "patch $n does not build: $(g log -1 --format=%s "$c")"
+		fi
+	done
+	g checkout -q bpfchain
+	[ "$(g rev-parse HEAD)" = "$head" ] || die "tree moved during the check"
+}
+
 case "${1:-}" in
 tree) cmd_tree;;
 config) cmd_tree; cmd_config;;
 build) cmd_build;;
 export) cmd_export;;
 checkpatch) shift; cmd_checkpatch "$@";;
-*) echo "usage: $0 tree|config|build|export|checkpatch" >&2; exit 2;;
+check-series) cmd_check_series;;
+*) echo "usage: $0 tree|config|build|export|checkpatch|check-series" >&2; exit 2;;
 esac

@@ -164,6 +164,17 @@ TEST_F(prog, accepts_scratch_variable_offset)
 	expect_accept(_metadata, insns, ARRAY_SIZE(insns));
 }
 
+TEST_F(prog, accepts_32bit_errno)
+{
+	/* what clang makes of "return -ENOENT" in an int function */
+	const struct bpf_insn insns[] = {
+		BPF_MOV32_IMM(BPF_REG_0, -ENOENT),
+		BPF_EXIT_INSN(),
+	};
+
+	expect_accept(_metadata, insns, ARRAY_SIZE(insns));
+}
+
 TEST_F(prog, rejects_write_to_data)
 {
 	const struct bpf_insn insns[] = {

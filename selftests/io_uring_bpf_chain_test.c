@@ -22,10 +22,12 @@
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
+#include <sys/ioctl.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
 #include <linux/bpf.h>
 #include <linux/filter.h>
+#include <linux/loop.h>
 #include <linux/stddef.h>
 #include <linux/io_uring.h>	/* the patched one, before liburing's copy */
 #include <liburing.h>
@@ -170,6 +172,7 @@ static int run_chain(struct io_uring *ring, const struct chain *c)
 FIXTURE(chain) {
 	struct io_uring ring;
 	int ring_ok;
+	int loop_fd;		/* the loop device, for the raw variant */
 	char path[256];
 	int fd;
 	int progs[3];		/* walker, -EUCLEAN, empty */
@@ -180,7 +183,8 @@ FIXTURE(chain) {
 };
 
 FIXTURE_VARIANT(chain) {
-	const char *dir;	/* NULL: the raw NVMe partition */
+	const char *dir;
+	int loop;		/* chain over a loop device backed by the file */
 	int o_direct;
 	unsigned int ring_flags;
 	int bs;
@@ -204,6 +208,10 @@ FIXTURE_VARIANT_ADD(chain, virtio_ext4_direct) {
 
 FIXTURE_VARIANT_ADD(chain, tmpfs) {
 	.dir = "/tmp", .bs = 4096,
+};
+
+FIXTURE_VARIANT_ADD(chain, loop_blockdev_direct) {
+	.dir = "/tmp", .loop = 1, .o_direct = 1, .bs = 512,
 };
 
 FIXTURE_VARIANT_ADD(chain, sqpoll) {
@@ -247,6 +255,7 @@ FIXTURE_SETUP(chain)
 	int ret;
 
 	self->fd = -1;
+	self->loop_fd = -1;
 	self->bs = variant->bs;
 	if (access(variant->dir, W_OK))
 		SKIP(return, "%s: %s (mount a file system there to test it)",
@@ -281,7 +290,26 @@ FIXTURE_SETUP(chain)
 	ASSERT_LE(0, wfd) TH_LOG("%s: %s", self->path, strerror(errno));
 	ASSERT_EQ(0, write_list(wfd, self->bs, order, NBLOCKS, self->size));
 	close(wfd);
-	self->fd = open(self->path, O_RDONLY | (variant->o_direct ? O_DIRECT : 0));
+	if (variant->loop) {
+		char dev[32];
+		int ctl, n;
+
+		ctl = open("/dev/loop-control", O_RDWR);
+		if (ctl < 0)
+			SKIP(return, "/dev/loop-control: %s", strerror(errno));
+		n = ioctl(ctl, LOOP_CTL_GET_FREE);
+		close(ctl);
+		ASSERT_LE(0, n);
+		snprintf(dev, sizeof(dev), "/dev/loop%d", n);
+		self->loop_fd = open(dev, O_RDWR);
+		ASSERT_LE(0, self->loop_fd);
+		wfd = open(self->path, O_RDWR);
+		ASSERT_EQ(0, ioctl(self->loop_fd, LOOP_SET_FD, wfd));
+		close(wfd);
+		self->fd = open(dev, O_RDONLY | (variant->o_direct ? O_DIRECT : 0));
+	} else {
+		self->fd = open(self->path, O_RDONLY | (variant->o_direct ? O_DIRECT : 0));
+	}
 	ASSERT_LE(0, self->fd);
 
 	fds[0] = self->fd;
@@ -297,10 +325,14 @@ FIXTURE_SETUP(chain)
 
 FIXTURE_TEARDOWN(chain)
 {
-	if (self->fd >= 0) {
+	if (self->fd >= 0)
 		close(self->fd);
-		unlink(self->path);
+	if (self->loop_fd >= 0) {
+		ioctl(self->loop_fd, LOOP_CLR_FD);
+		close(self->loop_fd);
 	}
+	if (self->path[0])
+		unlink(self->path);
 	if (self->ring_ok)
 		io_uring_queue_exit(&self->ring);
 }
