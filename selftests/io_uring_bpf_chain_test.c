@@ -512,6 +512,46 @@ TEST_F(chain, bad_next_offsets)
 	EXPECT_EQ(hops + 256, ring_counter(&self->ring, "BpfChainHopsGeneric"));
 }
 
+TEST_F(chain, cancel)
+{
+	long hops = ring_counter(&self->ring, "BpfChainHopsGeneric");
+	int head = 11, chain_res = 1, cancel_res = 1, i;
+	struct io_uring_sqe *sqe;
+	struct io_uring_cqe *cqe;
+
+	/* a block that links to itself: 256 hops unless cancelled */
+	ASSERT_EQ(0, relink(self->path, self->bs, head, (__u64)head * self->bs));
+	sqe = io_uring_get_sqe(&self->ring);
+	io_uring_prep_rw(IORING_OP_BPF_CHAIN, sqe, 0, self->buf, self->bs,
+			 (__u64)head * self->bs);
+	sqe->flags = IOSQE_FIXED_FILE;
+	sqe->user_data = 1;
+	sqe = io_uring_get_sqe(&self->ring);
+	io_uring_prep_cancel64(sqe, 1, 0);
+	sqe->user_data = 2;
+	ASSERT_EQ(2, io_uring_submit(&self->ring));
+	for (i = 0; i < 2; i++) {
+		ASSERT_EQ(0, io_uring_wait_cqe(&self->ring, &cqe));
+		if (cqe->user_data == 1)
+			chain_res = cqe->res;
+		else
+			cancel_res = cqe->res;
+		io_uring_cqe_seen(&self->ring, cqe);
+	}
+	if (variant->o_direct) {
+		/* the first read is asynchronous: the cancel finds the chain */
+		EXPECT_EQ(-ECANCELED, chain_res);
+		EXPECT_LE(0, cancel_res);
+		EXPECT_GT(hops + 256, ring_counter(&self->ring, "BpfChainHopsGeneric"));
+	} else {
+		/* cached reads can finish the chain before the cancel runs */
+		EXPECT_TRUE(chain_res == -ELOOP || chain_res == -ECANCELED)
+			TH_LOG("chain %d", chain_res);
+		EXPECT_TRUE(cancel_res == -ENOENT || cancel_res == -EALREADY ||
+			    cancel_res >= 0) TH_LOG("cancel %d", cancel_res);
+	}
+}
+
 TEST_F(chain, hop_limit)
 {
 	struct chain c = chain_from(self->buf, self->bs, self->scratch, 0);
