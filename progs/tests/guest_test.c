@@ -3,7 +3,9 @@
  * Guest tests of progs/: the BPF programs loaded by libbpf into the patched
  * kernel, run block by block with BPF_PROG_TEST_RUN and as whole chains
  * with IORING_OP_BPF_CHAIN, every answer compared with the pread(2) reader
- * (libbpfchain-db).
+ * (libbpfchain-db).  Loading, the ring's program table, the SQEs and the
+ * ring's counters go through liburing-ext, so these tests are also the
+ * library's on thousands of chains.
  *
  *   progs-guest-test load
  *   progs-guest-test test-run
@@ -26,38 +28,24 @@
 #include <unistd.h>
 #include <sys/stat.h>
 #include <linux/stddef.h>
-#include <linux/bpf.h>
-#include <linux/io_uring.h>	/* the patched one, before liburing's copy */
-#include <liburing.h>
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
+/* includes the patched <linux/bpf.h> and <linux/io_uring.h>, then liburing */
+#include <liburing-ext.h>
 
-#ifndef IORING_BPF_CHAIN_GENERIC
+#if defined(BPFCHAIN_UAPI_BPF_MIRRORED) || defined(BPFCHAIN_UAPI_SQE_UNNAMED)
 #error "build with the patched kernel's uapi headers first: -isystem build/obj/usr/include"
 #endif
 
-#include "bpfchain_uapi.h"	/* empty here: the patched headers carry it all */
 #include "bpfchain_db.h"
 #include "build.h"
+#define CHECK_MAX_SHOWN	40	/* failures printed */
+#include "test_util.h"
 
 #define ARRAY_LEN(a)	(sizeof(a) / sizeof((a)[0]))
 #define KERNEL_MAX_HOPS	256	/* the ring's default per-chain hop limit */
 #define BATCH		32	/* chains in flight */
 #define SKIP_RC		77
-
-static int failures, checks;
-
-#define CHECK(cond, ...) do {						\
-	checks++;							\
-	if (!(cond)) {							\
-		failures++;						\
-		if (failures <= 40) {					\
-			fprintf(stderr, "FAIL %s:%d: %s: ", __FILE__, __LINE__, #cond); \
-			fprintf(stderr, __VA_ARGS__);			\
-			fputc('\n', stderr);				\
-		}							\
-	}								\
-} while (0)
 
 static void skip(const char *fmt, const char *arg)
 {
@@ -84,20 +72,12 @@ static uint64_t rnd(void)
 	return rng_state * 0x2545f4914f6cdd1dULL;
 }
 
-static int cmp_u64(const void *a, const void *b)
-{
-	uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
-
-	return x < y ? -1 : x > y;
-}
-
 /* ------------------------------------------------------------ loading */
 
 enum { P_LOOKUP, P_RANGE, P_HASH, NR_PROGS };
 static const char *const prog_names[NR_PROGS] = { "btree_lookup", "btree_range", "hash_lookup" };
 
 static char objdir[PATH_MAX];
-static char vlog[1 << 20];
 
 static int libbpf_print(enum libbpf_print_level level, const char *fmt, va_list ap)
 {
@@ -144,68 +124,79 @@ struct loaded {
 	int fd;
 	__u32 insns;		/* instructions in the object */
 	__u32 verified;		/* instructions the verifier processed */
-	char stats[256];	/* the verifier's stats line */
 };
 
-/*
- * Open build/progs/NAME.bpf.o, make its program an IO_CHAIN one (by
- * bpf_program__set_type unless the io_chain section handler is registered)
- * and load it.  On failure print the verifier's whole log.  0 or -errno.
- */
-static int load_prog(const char *name, int set_type, struct loaded *l)
+static const char *obj_path(const char *name)
 {
-	char path[PATH_MAX + 64], fn[64];
-	struct bpf_program *prog;
+	static char path[PATH_MAX + 64];
+
+	snprintf(path, sizeof(path), "%s/%s.bpf.o", objdir, name);
+	return path;
+}
+
+/* The program's instruction counts, before and after the verifier. */
+static void prog_counts(const char *fn, struct loaded *l)
+{
+	struct bpf_program *prog = bpf_object__find_program_by_name(l->obj, fn);
 	struct bpf_prog_info info;
 	__u32 info_len = sizeof(info);
-	char *p;
+
+	l->insns = prog ? bpf_program__insn_cnt(prog) : 0;
+	memset(&info, 0, sizeof(info));
+	if (!bpf_obj_get_info_by_fd(l->fd, &info, &info_len))
+		l->verified = info.verified_insns;
+}
+
+/*
+ * Load build/progs/NAME.bpf.o with io_uring_ext_bpf_chain_load(), which
+ * types its io_chain programs (bpf_program__set_type).  libbpf prints the
+ * verifier's log through libbpf_print() when the load fails.  0 or -errno.
+ */
+static int load_prog(const char *name, struct loaded *l)
+{
+	char fn[64];
+	int fd;
+
+	memset(l, 0, sizeof(*l));
+	snprintf(fn, sizeof(fn), "bpfchain_%s", name);
+	fd = io_uring_ext_bpf_chain_load(obj_path(name), fn, &l->obj);
+	if (fd < 0) {
+		fprintf(stderr, "%s: io_uring_ext_bpf_chain_load: %s\n", obj_path(name),
+			strerror(-fd));
+		return fd;
+	}
+	l->fd = fd;
+	prog_counts(fn, l);
+	return 0;
+}
+
+/*
+ * The other way: plain libbpf, the type coming from the application's
+ * io_chain section handler alone (libbpf_register_prog_handler).
+ */
+static int load_prog_by_handler(const char *name, struct loaded *l)
+{
+	struct bpf_program *prog;
+	char fn[64];
 	int err;
 
 	memset(l, 0, sizeof(*l));
-	snprintf(path, sizeof(path), "%s/%s.bpf.o", objdir, name);
 	snprintf(fn, sizeof(fn), "bpfchain_%s", name);
-	l->obj = bpf_object__open_file(path, NULL);
-	if (!l->obj) {
-		err = -errno;
-		fprintf(stderr, "%s: open: %s\n", path, strerror(errno));
-		return err;
-	}
+	l->obj = bpf_object__open_file(obj_path(name), NULL);
+	if (!l->obj)
+		return -errno;
 	prog = bpf_object__find_program_by_name(l->obj, fn);
-	if (!prog) {
-		fprintf(stderr, "%s: no program %s\n", path, fn);
-		bpf_object__close(l->obj);
-		l->obj = NULL;
-		return -ENOENT;
-	}
-	if (set_type)
-		bpf_program__set_type(prog, BPF_PROG_TYPE_IO_CHAIN);
-	else if (bpf_program__type(prog) != BPF_PROG_TYPE_IO_CHAIN)
-		fprintf(stderr, "%s: section handler gave type %d\n", name, bpf_program__type(prog));
-	/* level 1 (whole log) + 4 (stats); the log is printed only on failure */
-	vlog[0] = 0;
-	bpf_program__set_log_buf(prog, vlog, sizeof(vlog));
-	bpf_program__set_log_level(prog, 1 | 4);
-	err = bpf_object__load(l->obj);
+	err = !prog ? -ENOENT : bpf_program__type(prog) != BPF_PROG_TYPE_IO_CHAIN ? -EINVAL :
+	      bpf_object__load(l->obj);
 	if (err) {
-		size_t len = strlen(vlog);
-
-		fprintf(stderr, "%s: load failed: %s; verifier log%s:\n", name, strerror(-err),
-			len > 20000 ? " (last 20000 bytes)" : "");
-		fputs(len > 20000 ? vlog + len - 20000 : vlog, stderr);
-		bpf_object__close(l->obj);
+		fprintf(stderr, "%s: %s (section handler gave type %d)\n", name, strerror(-err),
+			prog ? (int)bpf_program__type(prog) : -1);
+		io_uring_ext_bpf_chain_close(l->obj);
 		l->obj = NULL;
 		return err;
 	}
 	l->fd = bpf_program__fd(prog);
-	l->insns = bpf_program__insn_cnt(prog);
-	memset(&info, 0, sizeof(info));
-	if (!bpf_obj_get_info_by_fd(l->fd, &info, &info_len))
-		l->verified = info.verified_insns;
-	p = strstr(vlog, "processed ");
-	if (p) {
-		snprintf(l->stats, sizeof(l->stats), "%s", p);
-		l->stats[strcspn(l->stats, "\n")] = 0;
-	}
+	prog_counts(fn, l);
 	return 0;
 }
 
@@ -217,7 +208,7 @@ static void load_all(void)
 
 	require_io_chain();
 	for (int i = 0; i < NR_PROGS; i++) {
-		err = load_prog(prog_names[i], 1, &progs[i]);
+		err = load_prog(prog_names[i], &progs[i]);
 		if (err)
 			die(prog_names[i], err);
 	}
@@ -252,23 +243,20 @@ struct env {
 
 static struct env env;
 
-/* One fdinfo counter of the ring, -1 when absent. */
-static long fdinfo(const char *key)
+/* The ring's counters (its fdinfo), through liburing-ext. */
+static struct io_uring_ext_bpf_chain_stats ring_stats(void)
 {
-	char path[64], line[256];
-	size_t n = strlen(key);
-	long val = -1;
-	FILE *f;
+	struct io_uring_ext_bpf_chain_stats st;
+	int ret = io_uring_ext_bpf_chain_stats(&env.ring, &st);
 
-	snprintf(path, sizeof(path), "/proc/self/fdinfo/%d", env.ring.ring_fd);
-	f = fopen(path, "r");
-	if (!f)
-		return -1;
-	while (fgets(line, sizeof(line), f))
-		if (!strncmp(line, key, n) && line[n] == ':')
-			val = strtol(line + n + 1, NULL, 10);
-	fclose(f);
-	return val;
+	if (ret)
+		die("io_uring_ext_bpf_chain_stats", ret);
+	return st;
+}
+
+static __u64 chain_errors(const struct io_uring_ext_bpf_chain_stats *st)
+{
+	return st->err_read + st->err_prog + st->err_loop + st->err_offset;
 }
 
 /*
@@ -335,13 +323,17 @@ static int test_run_chain(struct req *r)
 /*
  * Run n chains.  BPF_PROG_TEST_RUN: one after the other, each with its hop
  * count.  io_uring: one IORING_OP_BPF_CHAIN SQE each, all in flight at
- * once; the hops come from the ring's BpfChainHopsGeneric counter, so only
- * their sum is known (r[i].hops = -1) unless n = 1.  Returns the hops.
+ * once, prepared by liburing-ext; the hops come from the ring's
+ * BpfChainHopsGeneric counter (io_uring_ext_bpf_chain_stats), so only
+ * their sum is known (r[i].hops = -1) unless n = 1.  The counters must also
+ * show n more chains and one error for each negative result.  Returns the
+ * hops.
  */
 static long run_batch(struct req *r, int n)
 {
+	struct io_uring_ext_bpf_chain_stats st0, st1;
 	struct io_uring_cqe *cqe;
-	long hops0, chains0, hops = 0, chains;
+	long hops = 0, chains, errors, want_errors = 0;
 	int seen[BATCH] = { 0 }, ret;
 
 	if (env.be == BE_TEST_RUN) {
@@ -354,20 +346,17 @@ static long run_batch(struct req *r, int n)
 		return hops;
 	}
 
-	hops0 = fdinfo("BpfChainHopsGeneric");
-	chains0 = fdinfo("BpfChainChains");
+	st0 = ring_stats();
 	for (int i = 0; i < n; i++) {
 		struct io_uring_sqe *sqe = io_uring_get_sqe(&env.ring);
 
 		if (!sqe)
 			die("io_uring_get_sqe", EBUSY);
-		io_uring_prep_rw(IORING_OP_BPF_CHAIN, sqe, 0, r[i].buf, env.bs, r[i].off);
-		sqe->flags = IOSQE_FIXED_FILE;
-		sqe->bpf_chain_flags = IORING_BPF_CHAIN_GENERIC;
-		sqe->bpf_chain_scratch = (uintptr_t)r[i].scratch;
-		sqe->bpf_chain_scratch_len = r[i].scratch_len;
-		sqe->bpf_chain_prog = r[i].prog;
-		sqe->user_data = i;
+		/* file slot 0, program slot r[i].prog */
+		io_uring_ext_prep_bpf_chain(sqe, 0, r[i].buf, env.bs, r[i].off, r[i].prog);
+		io_uring_ext_sqe_set_scratch(sqe, r[i].scratch, r[i].scratch_len);
+		io_uring_ext_sqe_set_chain_flags(sqe, IORING_BPF_CHAIN_GENERIC);
+		io_uring_sqe_set_data64(sqe, i);
 		r[i].res = -10000;
 		r[i].hops = -1;
 	}
@@ -383,12 +372,17 @@ static long run_batch(struct req *r, int n)
 		if (cqe->user_data < (__u64)n) {
 			seen[cqe->user_data] = 1;
 			r[cqe->user_data].res = cqe->res;
+			want_errors += cqe->res < 0;
 		}
 		io_uring_cqe_seen(&env.ring, cqe);
 	}
-	hops = fdinfo("BpfChainHopsGeneric") - hops0;
-	chains = fdinfo("BpfChainChains") - chains0;
+	st1 = ring_stats();
+	hops = st1.hops_generic - st0.hops_generic;
+	chains = st1.chains - st0.chains;
+	errors = chain_errors(&st1) - chain_errors(&st0);
 	CHECK(chains == n, "BpfChainChains grew by %ld for %d chains", chains, n);
+	CHECK(errors == want_errors, "BpfChainErrors grew by %ld for %ld failed chains", errors,
+	      want_errors);
 	if (n == 1)
 		r[0].hops = hops;
 	env.chains += n;
@@ -398,7 +392,6 @@ static long run_batch(struct req *r, int n)
 
 static void ring_setup(void)
 {
-	struct io_uring_probe *probe;
 	int ret, fds[NR_PROGS];
 
 	ret = io_uring_queue_init(2 * BATCH, &env.ring, 0);
@@ -406,20 +399,19 @@ static void ring_setup(void)
 		skip("io_uring unavailable: %s", strerror(-ret));
 	if (ret)
 		die("io_uring_queue_init", ret);
-	probe = io_uring_get_probe_ring(&env.ring);
-	if (!probe)
-		die("io_uring_get_probe_ring", ENOMEM);
-	if (!io_uring_opcode_supported(probe, IORING_OP_BPF_CHAIN))
+	ret = io_uring_ext_bpf_chain_supported(&env.ring);
+	if (ret < 0)
+		die("io_uring_ext_bpf_chain_supported", ret);
+	if (!ret)
 		skip("%s", "kernel lacks IORING_OP_BPF_CHAIN");
-	io_uring_free_probe(probe);
-	if (fdinfo("BpfChainHopsGeneric") < 0 || fdinfo("BpfChainChains") < 0)
-		die("the ring's fdinfo has no BpfChainHopsGeneric/BpfChainChains counter", ENOENT);
-	/* slot i = program i */
+	/* the counters are there (-ENOTSUP otherwise) */
+	ring_stats();
+	/* slot i = program i, the default hop limit */
 	for (int i = 0; i < NR_PROGS; i++)
 		fds[i] = progs[i].fd;
-	struct io_uring_bpf_chain_reg reg = { .prog_fds = (uintptr_t)fds, .nr = NR_PROGS };
-	if (syscall(__NR_io_uring_register, env.ring.ring_fd, IORING_REGISTER_BPF_CHAIN, &reg, 1))
-		die("IORING_REGISTER_BPF_CHAIN", errno);
+	ret = io_uring_ext_register_bpf_chain(&env.ring, fds, NR_PROGS, 0);
+	if (ret)
+		die("io_uring_ext_register_bpf_chain", ret);
 }
 
 static void env_init(enum backend be, const char *name)
@@ -551,10 +543,6 @@ static void poke(const char *name, uint64_t off, const void *p, size_t len)
 		die("poke", errno);
 	close(fd);
 }
-
-static void poke64(const char *name, uint64_t off, uint64_t v) { poke(name, off, &v, 8); }
-static void poke32(const char *name, uint64_t off, uint32_t v) { poke(name, off, &v, 4); }
-static void poke16(const char *name, uint64_t off, uint16_t v) { poke(name, off, &v, 2); }
 
 /* Keys for a file of n keys: present, absent, next to present ones, extremes. */
 static uint64_t *make_keys(uint64_t seed, uint64_t n, size_t count)
@@ -824,26 +812,6 @@ static const char *res_name(int res)
 	return res == 1 ? "found" : res == 0 ? "not found" : bcdb_errname(res);
 }
 
-/* Offsets of the nodes on the path to key, root first; returns the depth. */
-static int path_of(struct bcdb *db, uint64_t key, uint64_t *path)
-{
-	union { struct bc_btree_node n; char b[BC_BLOCK_MAX]; } nb;
-	uint64_t off = db->bt.root;
-	int d = 0;
-
-	while (d < BC_MAX_DEPTH) {
-		unsigned int lo = 0;
-
-		path[d++] = off;
-		if (bcdb_read_block(db, off, nb.b) || nb.n.level == 0)
-			break;
-		while (lo + 1 < nb.n.nkeys && nb.n.e[lo + 1].key <= key)
-			lo++;
-		off = nb.n.e[lo].val;
-	}
-	return d;
-}
-
 /*
  * One lookup of key in the file name (corrupted or not): the reader must
  * fail with want, and the chain too, having read the same blocks.  from:
@@ -1065,6 +1033,7 @@ static void corrupt_hash(long *cases)
 	};
 	struct bc_build_info info;
 	uint64_t key = 0, b, bb_off, slot_off, head;
+	struct chain_key ck;
 	struct bcdb db;
 
 	for (int kind = 0; kind < 10; kind++) {
@@ -1073,19 +1042,10 @@ static void corrupt_hash(long *cases)
 		hash_file("h", n, 512, 10, 100, seed, 0, &info);
 		if (bcdb_open(&db, wpath("h")))
 			die("bcdb_open", EINVAL);
-		/* a key at the end of a chain of 2 blocks at least */
-		for (uint64_t i = 0; i < n; i++) {
-			struct bcdb_result rr;
-
-			key = bc_key_of(seed, i);
-			if (!bcdb_hash_lookup(&db, key, &rr) && rr.blocks >= 3)
-				break;
-		}
-		b = bc_hash64(key) % db.h.nbuckets;
-		bb_off = bcdb_hash_start(&db, key);
-		slot_off = bb_off + 24 + 8 * (b % db.h.per_block);
-		if (pread(db.fd, &head, 8, slot_off) != 8)
-			die("pread", errno);
+		if (chain_key_of(&db, seed, n, &ck))
+			die("pread", EIO);
+		key = ck.key, b = ck.bucket, bb_off = ck.bucket_block, slot_off = ck.slot;
+		head = ck.head;
 		bcdb_close(&db);
 		kernel_want = 0;
 		switch (kind) {
@@ -1128,7 +1088,10 @@ static int finish(const char *name, const char *fmt, ...)
 	return failures ? 1 : 0;
 }
 
-/* Load each object twice: bpf_program__set_type, then the io_chain section handler. */
+/*
+ * Load each object twice: io_uring_ext_bpf_chain_load (bpf_program__set_type),
+ * then plain libbpf with the io_chain section handler.
+ */
 static int t_load(void)
 {
 	LIBBPF_OPTS(libbpf_prog_handler_opts, hopts);
@@ -1137,23 +1100,24 @@ static int t_load(void)
 
 	require_io_chain();
 	for (int i = 0; i < NR_PROGS; i++) {
-		err = load_prog(prog_names[i], 1, &l);
-		CHECK(err == 0, "%s: load with bpf_program__set_type: %s", prog_names[i], strerror(-err));
+		err = load_prog(prog_names[i], &l);
+		CHECK(err == 0, "%s: load with io_uring_ext_bpf_chain_load: %s", prog_names[i],
+		      strerror(-err));
 		if (err)
 			continue;
-		printf("%s: loaded, %u instructions, verifier processed %u (%s)\n", prog_names[i],
-		       l.insns, l.verified, l.stats);
+		printf("%s: loaded, %u instructions, verifier processed %u\n", prog_names[i],
+		       l.insns, l.verified);
 		CHECK(l.verified > 0, "%s: bpf_prog_info.verified_insns is 0", prog_names[i]);
-		bpf_object__close(l.obj);
+		io_uring_ext_bpf_chain_close(l.obj);
 	}
 	id = libbpf_register_prog_handler("io_chain", BPF_PROG_TYPE_IO_CHAIN, 0, &hopts);
 	CHECK(id > 0, "libbpf_register_prog_handler: %d", id);
 	for (int i = 0; id > 0 && i < NR_PROGS; i++) {
-		err = load_prog(prog_names[i], 0, &l);
+		err = load_prog_by_handler(prog_names[i], &l);
 		CHECK(err == 0, "%s: load through the io_chain section handler: %s", prog_names[i],
 		      strerror(-err));
 		if (!err)
-			bpf_object__close(l.obj);
+			io_uring_ext_bpf_chain_close(l.obj);
 	}
 	if (id > 0)
 		libbpf_unregister_prog_handler(id);

@@ -18,26 +18,14 @@
 #include "bpfchain_uapi.h"
 #include "bpfchain_db.h"
 #include "build.h"
+#include "test_util.h"
 
 long bpfchain_btree_lookup(struct bpf_io_chain *ctx);
 long bpfchain_btree_range(struct bpf_io_chain *ctx);
 long bpfchain_hash_lookup(struct bpf_io_chain *ctx);
 typedef long (*prog_fn)(struct bpf_io_chain *ctx);
 
-static int failures, checks;
 static char tmpdir[64];
-
-#define CHECK(cond, ...) do {						\
-	checks++;							\
-	if (!(cond)) {							\
-		failures++;						\
-		if (failures <= 30) {					\
-			fprintf(stderr, "FAIL %s:%d: %s: ", __FILE__, __LINE__, #cond); \
-			fprintf(stderr, __VA_ARGS__);			\
-			fputc('\n', stderr);				\
-		}							\
-	}								\
-} while (0)
 
 /* ------------------------------------------------------------ emulator */
 
@@ -270,13 +258,6 @@ static int expected_depth(uint64_t n, uint32_t f)
 		d++;
 	}
 	return d;
-}
-
-static int cmp_u64(const void *a, const void *b)
-{
-	uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
-
-	return x < y ? -1 : x > y;
 }
 
 /* ------------------------------------------------------------ tests */
@@ -531,29 +512,6 @@ static void poke(const char *name, uint64_t off, const void *p, size_t len)
 		close(fd);
 }
 
-static void poke64(const char *name, uint64_t off, uint64_t v) { poke(name, off, &v, 8); }
-static void poke32(const char *name, uint64_t off, uint32_t v) { poke(name, off, &v, 4); }
-static void poke16(const char *name, uint64_t off, uint16_t v) { poke(name, off, &v, 2); }
-
-/* Offsets of the nodes on the path to key, root first; returns the depth. */
-static int path_of(struct bcdb *db, uint64_t key, uint64_t *path)
-{
-	union { struct bc_btree_node n; char b[BC_BLOCK_MAX]; } nb;
-	uint64_t off = db->bt.root;
-	int d = 0;
-
-	for (;;) {
-		unsigned int lo = 0;
-
-		path[d++] = off;
-		if (bcdb_read_block(db, off, nb.b) || nb.n.level == 0)
-			return d;
-		while (lo + 1 < nb.n.nkeys && nb.n.e[lo + 1].key <= key)
-			lo++;
-		off = nb.n.e[lo].val;
-	}
-}
-
 static void t_corrupt_btree(void)
 {
 	const uint32_t ns = 512;
@@ -703,6 +661,7 @@ static void t_corrupt_hash(void)
 	struct bc_build_info info;
 	struct bcdb db;
 	uint64_t key = 0, b, bb_off, slot_off, head;
+	struct chain_key ck;
 	int kind;
 
 	for (kind = 0; kind < 10; kind++) {
@@ -712,18 +671,9 @@ static void t_corrupt_hash(void)
 		CHECK(h_build("h", n, bs, 10, 100, seed, 0, &info) == 0, "build");
 		if (open_db(&db, "h"))
 			return;
-		/* a key at the end of a chain of 2 blocks at least */
-		for (uint64_t i = 0; i < n; i++) {
-			struct bcdb_result r;
-
-			key = bc_key_of(seed, i);
-			if (!bcdb_hash_lookup(&db, key, &r) && r.blocks >= 3)
-				break;
-		}
-		b = bc_hash64(key) % db.h.nbuckets;
-		bb_off = bcdb_hash_start(&db, key);
-		slot_off = bb_off + 24 + 8 * (b % db.h.per_block);
-		pread(db.fd, &head, 8, slot_off);
+		CHECK(chain_key_of(&db, seed, n, &ck) == 0, "reading the bucket's head");
+		key = ck.key, b = ck.bucket, bb_off = ck.bucket_block, slot_off = ck.slot;
+		head = ck.head;
 		bcdb_read_block(&db, head, hb.b);
 		switch (kind) {
 		case 0: poke32("h", bb_off, 0); want = -EBADMSG; break;
