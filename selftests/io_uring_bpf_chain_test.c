@@ -144,6 +144,7 @@ struct chain {
 	__u64 *scratch;
 	__u32 scratch_len;
 	__u8 sqe_flags;
+	__u16 buf_index;
 };
 
 static int run_chain(struct io_uring *ring, const struct chain *c)
@@ -158,6 +159,7 @@ static int run_chain(struct io_uring *ring, const struct chain *c)
 	sqe->bpf_chain_scratch = (uintptr_t)c->scratch;
 	sqe->bpf_chain_scratch_len = c->scratch_len;
 	sqe->bpf_chain_prog = c->slot;
+	sqe->buf_index = c->buf_index;
 	ret = io_uring_submit(ring);
 	if (ret != 1)
 		return ret < 0 ? ret : -EIO;
@@ -420,6 +422,30 @@ TEST_F(chain, issued_from_io_wq)
 	EXPECT_EQ(NBLOCKS, run_chain(&self->ring, &c));
 	EXPECT_EQ(hops + NBLOCKS, ring_counter(&self->ring, "BpfChainHopsGeneric"));
 	EXPECT_EQ(1000 + NBLOCKS - 1 + 7, self->scratch[1]);
+}
+
+TEST_F(chain, registered_buffer)
+{
+	struct chain c = chain_from(self->buf, self->bs, self->scratch, 0);
+	struct iovec iov = { .iov_base = self->buf, .iov_len = 8192 };
+	__u64 next;
+
+	ASSERT_EQ(0, io_uring_register_buffers(&self->ring, &iov, 1));
+	memset(self->buf, 0, 8192);
+	c.flags = IORING_BPF_CHAIN_FIXED_BUF;
+	c.buf = (char *)self->buf + 4096;
+	EXPECT_EQ(NBLOCKS, run_chain(&self->ring, &c));
+	memcpy(&next, (char *)self->buf + 4096, sizeof(next));
+	EXPECT_EQ(END, next) TH_LOG("the last block, in the registered buffer");
+	EXPECT_EQ(1000 + NBLOCKS - 1 + 7, self->scratch[1]);
+
+	c.buf = (char *)self->buf + 8192;
+	EXPECT_EQ(-EFAULT, run_chain(&self->ring, &c)) TH_LOG("past the buffer");
+	c.buf = self->buf;
+	c.buf_index = 1;
+	EXPECT_EQ(-EFAULT, run_chain(&self->ring, &c)) TH_LOG("no such buffer");
+	c.flags = 0;
+	EXPECT_EQ(-EINVAL, run_chain(&self->ring, &c)) TH_LOG("buf_index, no flag");
 }
 
 TEST_F(chain, forced_generic_tier)

@@ -92,6 +92,8 @@ struct bpf_io_chain {
  *   addr, len		destination buffer and block length: multiples of
  *			512, len <= page size; holds the last block read
  *   rw_flags		bpf_chain_flags: IORING_BPF_CHAIN_*
+ *   buf_index		with IORING_BPF_CHAIN_FIXED_BUF: the registered
+ *			buffer that addr, len lie in
  *   addr3		bpf_chain_scratch: scratch buffer, copied in at
  *			submission and out when the program is done
  *   __pad2[0]		two __u32: bpf_chain_scratch_len (at most
@@ -99,6 +101,7 @@ struct bpf_io_chain {
  *			registered program slot
  */
 #define IORING_BPF_CHAIN_GENERIC	(1U << 0)	/* force the generic tier */
+#define IORING_BPF_CHAIN_FIXED_BUF	(1U << 1)	/* addr is in buf_index */
 
 /* enum io_uring_register_op */
 #define IORING_REGISTER_BPF_CHAIN		31
