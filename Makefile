@@ -1,6 +1,6 @@
 # bpfchain: ties the folders together.  Each folder builds on its own; every
 # target first makes sure the Debian packages are there (rig/deps.sh).
-SUBDIRS := linux-patches rig progs liburing-ext selftests
+SUBDIRS := linux-patches rig progs liburing-ext fio-engine bench selftests
 
 all: kernel
 	@for d in $(SUBDIRS); do $(MAKE) -s -C $$d all || exit 1; done
@@ -13,6 +13,16 @@ kernel: deps
 
 test: all
 	@rig/test-all
+
+# The Figure 3 benchmark, in one boot: build/bench/results.{csv,md}, fig3.png
+bench: all
+	@rig/vm-run -t 5400 -- bench/run-bench build/bench
+
+# The short version, after everything is built: the main job of the README
+demo: all
+	@rig/vm-run -t 1800 -- bench/run-bench --quick build/demo
+	@cat build/demo/results.md
+	@echo "plot: build/demo/fig3.png"
 
 # Run a command in the guest: make vm CMD="uname -a"
 vm: kernel
@@ -35,4 +45,4 @@ clean:
 	@for d in $(SUBDIRS); do $(MAKE) -s -C $$d clean; done
 	rm -rf build/obj build/tests build/vm
 
-.PHONY: all deps kernel test vm export checkpatch check-series list-subdirs clean
+.PHONY: all deps kernel test bench demo vm export checkpatch check-series list-subdirs clean

@@ -1,0 +1,22 @@
+#!/bin/bash
+# Host test: on a kernel without IORING_OP_BPF_CHAIN (the host's), mode=chain
+# stops at init with one line; mode=user still runs.  Skips on the bpfchain
+# kernel.
+set -u
+top=$(cd "$(dirname "$0")/../.." && pwd)
+so=$top/build/fio-engine/bpf_chain.so
+work=$(mktemp -d)
+trap 'rm -rf "$work"' EXIT
+"$top/build/progs/bpfchain-mkdb" btree -n 1000 -s 512 -f 8 "$work/t.db" >/dev/null || exit 1
+common=(--name=h --ioengine=external:"$so" --filename="$work/t.db" --rw=randread --bs=512 --io_size=51200 --output-format=json --output="$work/out.json")
+fio "${common[@]}" --mode=chain 2> "$work/err"
+rc=$?
+cat "$work/err"
+if [ $rc = 0 ]; then echo "SKIP: this kernel has IORING_OP_BPF_CHAIN"; exit 77; fi
+grep -q "io_uring_queue_init" "$work/err" && { echo "SKIP: io_uring is not available here"; exit 77; }
+[ $rc -lt 128 ] || { echo "FAIL: fio died (exit $rc)"; exit 1; }
+[ "$(grep -c '^bpf_chain: h: this kernel has no IORING_OP_BPF_CHAIN' "$work/err")" = 1 ] ||
+	{ echo "FAIL: no one-line 'no IORING_OP_BPF_CHAIN' error"; exit 1; }
+fio "${common[@]}" --mode=user --verify_lookups=1 2> "$work/err" || { cat "$work/err"; echo "FAIL: mode=user"; exit 1; }
+[ "$(jq -r '.jobs[0].error' "$work/out.json")" = 0 ] || { echo "FAIL: mode=user error"; exit 1; }
+echo "PASS: mode=chain refused with one line, mode=user verified 100 lookups"
