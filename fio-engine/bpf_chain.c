@@ -17,6 +17,11 @@
  *   user           the same lookup walked in user space, one io_uring read
  *                  per node; the engine issues the next read from its own
  *                  completion loop and completes the fio I/O at the leaf
+ *   pread          the same walk with a synchronous pread(2) per node
+ *                  (libbpfchain-db's bcdb_btree_lookup), done in ->queue
+ *
+ * user and pread make the reader's own checks (bcdb_btree_step), so every
+ * mode fails a corrupt tree with the same errno.
  *
  * Built against the configured source tree of the installed fio (see the
  * Makefile); links liburing, liburing-ext and libbpfchain-db.
@@ -45,9 +50,15 @@
 #define BC_SLOT 4096		/* bytes of buffer per lookup (>= any node size) */
 #define BC_MAX_REPORTS 3	/* verify mismatches printed per job */
 
-enum bc_mode { BC_MODE_CHAIN = 0, BC_MODE_CHAIN_GENERIC = 1, BC_MODE_USER = 2 };
+enum bc_mode { BC_MODE_CHAIN = 0, BC_MODE_CHAIN_GENERIC = 1, BC_MODE_USER = 2,
+	       BC_MODE_PREAD = 3 };
 
-static const char *const mode_names[] = { "chain", "chain-generic", "user" };
+static const char *const mode_names[] = { "chain", "chain-generic", "user", "pread" };
+
+static int is_chain(unsigned int mode)
+{
+	return mode == BC_MODE_CHAIN || mode == BC_MODE_CHAIN_GENERIC;
+}
 
 struct bc_options {
 	void *pad;		/* fio: no option may sit at offset 0 */
@@ -87,7 +98,7 @@ static struct fio_option options[] = {
 		.type	= FIO_OPT_STR,
 		.off1	= offsetof(struct bc_options, mode),
 		.def	= "chain",
-		.help	= "How a lookup walks the tree",
+		.help	= "How a lookup walks the tree: chain, chain-generic, user or pread",
 		.posval = {
 			  { .ival = "chain",
 			    .oval = BC_MODE_CHAIN,
@@ -101,6 +112,10 @@ static struct fio_option options[] = {
 			    .oval = BC_MODE_USER,
 			    .help = "User-space traversal, one io_uring read per node",
 			  },
+			  { .ival = "pread",
+			    .oval = BC_MODE_PREAD,
+			    .help = "User-space traversal, one synchronous pread(2) per node",
+			  },
 		},
 		.category = FIO_OPT_C_ENGINE,
 		.group	= FIO_OPT_G_INVALID,
@@ -111,7 +126,7 @@ static struct fio_option options[] = {
 		.type	= FIO_OPT_STR_SET,
 		.off1	= offsetof(struct bc_options, registerfiles),
 		.maxval	= 1,
-		.help	= "Register the tree files with the ring (always on in chain modes)",
+		.help	= "Register the tree files with the ring (always on in chain modes; not with pread)",
 		.category = FIO_OPT_C_ENGINE,
 		.group	= FIO_OPT_G_INVALID,
 	},
@@ -121,7 +136,7 @@ static struct fio_option options[] = {
 		.type	= FIO_OPT_STR_SET,
 		.off1	= offsetof(struct bc_options, fixedbufs),
 		.maxval	= 1,
-		.help	= "Register the node buffers, reads use READ_FIXED (mode=user only)",
+		.help	= "Register the node buffers: READ_FIXED (user), IORING_BPF_CHAIN_FIXED_BUF (chain modes)",
 		.category = FIO_OPT_C_ENGINE,
 		.group	= FIO_OPT_G_INVALID,
 	},
@@ -155,6 +170,7 @@ struct bc_file {
 	int fd;			/* the engine's own fd (O_DIRECT with direct=1) */
 	struct bcdb db;		/* pread reader: superblock, verify_lookups */
 	int db_open;
+	struct bcdb pdb;	/* mode=pread: db's superblock, reading through fd */
 };
 
 /* One lookup in flight, indexed by io_u->index. */
@@ -164,7 +180,7 @@ struct bc_lookup {
 	uint64_t key;
 	uint64_t off;			/* user mode: block being read */
 	uint32_t expect;		/* user mode: level of that block */
-	uint32_t hops;
+	struct bcdb_result r;		/* the answer in every mode; blocks = hops */
 };
 
 struct bc_data {
@@ -315,82 +331,19 @@ static int bc_close_file(struct thread_data *td, struct fio_file *f)
 
 /* ------------------------------------------------------------ lookups */
 
-/* Last entry with key <= key, 0 if none (btree.c's child_index). */
-static unsigned int child_index(const struct bc_btree_node *n, uint64_t key)
-{
-	unsigned int lo = 0, hi = n->nkeys, mid;
-
-	while (lo + 1 < hi) {
-		mid = (lo + hi) / 2;
-		if (n->e[mid].key <= key)
-			lo = mid;
-		else
-			hi = mid;
-	}
-	return lo;
-}
-
-/* First entry with key >= key, nkeys if none. */
-static unsigned int lower_bound(const struct bc_btree_node *n, uint64_t key)
-{
-	unsigned int lo = 0, hi = n->nkeys, mid;
-
-	while (lo < hi) {
-		mid = (lo + hi) / 2;
-		if (n->e[mid].key < key)
-			lo = mid + 1;
-		else
-			hi = mid;
-	}
-	return lo;
-}
-
 /*
  * User mode, one hop: the read of lk->off finished with res.  The checks
- * are the reader's (progs/btree.c, db.c), so both fail alike.  Returns 1
- * with lk->off set to the next block, 0 at the leaf (scratch found/value
- * filled), or a negative errno.
+ * are the reader's own (bcdb_btree_step), so both fail alike.  Returns 1
+ * with lk->off set to the next block, 0 at the leaf (lk->r holds the
+ * answer), or a negative errno.
  */
 static int user_hop(struct bc_file *bf, struct bc_lookup *lk, int res)
 {
-	const struct bc_btree_node *n = lk->buf;
-	uint32_t ns = bf->db.block_size;
-	uint64_t size = bf->db.file_size, child;
-	unsigned int i;
-
 	if (res < 0)
 		return res;
-	if ((unsigned int) res < ns)
+	if ((unsigned int) res < bf->db.block_size)
 		return -BC_E_EOF;
-	lk->hops++;
-	if (n->magic != BC_BTREE_NODE_MAGIC)
-		return -BC_E_MAGIC;
-	if (n->level >= BC_MAX_DEPTH)
-		return -BC_E_CORRUPT;
-	if (lk->expect != BC_LEVEL_ANY && n->level != lk->expect)
-		return -BC_E_CORRUPT;
-	if (n->nkeys > BC_BTREE_CAP(ns))
-		return -BC_E_CORRUPT;
-	if (n->level > 0 && n->nkeys == 0)
-		return -BC_E_CORRUPT;
-	if (n->level == 0) {
-		i = lower_bound(n, lk->key);
-		if (i < n->nkeys && n->e[i].key == lk->key) {
-			lk->s.found = 1;
-			lk->s.value = n->e[i].val;
-		}
-		return 0;
-	}
-	child = n->e[child_index(n, lk->key)].val;
-	if (child == 0 || (child & (ns - 1)))
-		return -BC_E_PTR;
-	if (child > size || size - child < ns)
-		return -BC_E_EOF;
-	if (lk->hops >= BC_MAX_HOPS)
-		return -BC_E_LOOP;
-	lk->expect = n->level - 1;
-	lk->off = child;
-	return 1;
+	return bcdb_btree_step(&bf->db, lk->buf, lk->key, &lk->expect, &lk->off, &lk->r);
 }
 
 static void prep_user_read(struct thread_data *td, struct io_uring_sqe *sqe,
@@ -412,11 +365,12 @@ static void prep_user_read(struct thread_data *td, struct io_uring_sqe *sqe,
 }
 
 static void prep_chain(struct thread_data *td, struct io_uring_sqe *sqe,
-		       unsigned int fixed, struct bc_lookup *lk)
+		       unsigned int fixed, unsigned int slot, struct bc_lookup *lk)
 {
 	struct bc_options *o = td->eo;
 	struct bc_data *ld = td->io_ops_data;
 	struct bc_file *bf = &ld->files[fixed];
+	unsigned int flags = 0;
 
 	memset(&lk->s, 0, sizeof(lk->s));
 	lk->s.key = lk->key;
@@ -425,47 +379,70 @@ static void prep_chain(struct thread_data *td, struct io_uring_sqe *sqe,
 				    bcdb_btree_start(&bf->db), 0);
 	io_uring_ext_sqe_set_scratch(sqe, &lk->s, sizeof(lk->s));
 	if (o->mode == BC_MODE_CHAIN_GENERIC)
-		io_uring_ext_sqe_set_chain_flags(sqe, IORING_BPF_CHAIN_GENERIC);
+		flags |= IORING_BPF_CHAIN_GENERIC;
+	if (o->fixedbufs) {
+		/* lk->buf is registered buffer number slot (bc_init: lk[i].buf is i) */
+		flags |= IORING_BPF_CHAIN_FIXED_BUF;
+		sqe->buf_index = slot;
+	}
+	io_uring_ext_sqe_set_chain_flags(sqe, flags);
 }
 
 /*
- * A lookup is over: err (0 or negative errno), answer in lk->s.  With
+ * A lookup is over: err (0 or negative errno), answer in lk->r.  With
  * verify_lookups, the pread reader must give the same errno, answer and
- * block count, and a key of the file must be found with its value.
+ * block count, and a key of the file must be found with its value; after a
+ * chain, the buffer must hold the leaf that answered (the kernel writes the
+ * last block there, into the registered buffer with fixedbufs).  Returns
+ * err, or -EIO on a mismatch.
  */
-static void finish(struct thread_data *td, struct io_u *io_u, struct bc_lookup *lk, int err)
+static int verify(struct thread_data *td, struct io_u *io_u, struct bc_lookup *lk, int err)
 {
 	struct bc_options *o = td->eo;
 	struct bc_data *ld = td->io_ops_data;
 	struct bc_file *bf = &ld->files[io_u->file->engine_pos];
-	uint32_t hops = o->mode == BC_MODE_USER ? lk->hops : lk->s.hops;
+	struct bcdb_result r;
+	int rerr = bcdb_btree_lookup(&bf->db, lk->key, &r);
+	const char *why = NULL;
 
-	if (o->verify_lookups) {
-		struct bcdb_result r;
-		int rerr = bcdb_btree_lookup(&bf->db, lk->key, &r);
-		const char *why = NULL;
+	if (rerr != err)
+		why = "errno";
+	else if (!err && (r.found != lk->r.found || (r.found && r.value != lk->r.value)))
+		why = "answer";
+	else if (!err && r.blocks != lk->r.blocks)
+		why = "block count";
+	else if (!err && (!r.found || r.value != bc_value_of(lk->key)))
+		why = "value not the one mkdb wrote";
+	else if (!err && is_chain(o->mode)) {
+		struct bcdb_result leaf = { 0 };
+		uint32_t level = 0;
+		uint64_t next;
 
-		if (rerr != err)
-			why = "errno";
-		else if (!err && (r.found != (int) lk->s.found ||
-				  (r.found && r.value != lk->s.value)))
-			why = "answer";
-		else if (!err && r.blocks != hops)
-			why = "block count";
-		else if (!err && (!r.found || r.value != bc_value_of(lk->key)))
-			why = "value not the one mkdb wrote";
-		if (why) {
-			if (ld->reports++ < BC_MAX_REPORTS)
-				bc_err(td, "%s: lookup of key 0x%llx differs from the pread reader (%s): "
-				       "%s found=%u value=0x%llx blocks=%u, reader %s found=%d value=0x%llx blocks=%u",
-				       mode_names[o->mode], (unsigned long long) lk->key, why,
-				       err ? errname(err) : "ok", lk->s.found,
-				       (unsigned long long) lk->s.value, hops,
-				       rerr ? errname(rerr) : "ok", r.found,
-				       (unsigned long long) r.value, r.blocks);
-			err = -EIO;
-		}
+		if (bcdb_btree_step(&bf->db, lk->buf, lk->key, &level, &next, &leaf) != 0 ||
+		    leaf.found != r.found || leaf.value != r.value)
+			why = "buffer does not hold the answering leaf";
 	}
+	if (!why)
+		return err;
+	if (ld->reports++ < BC_MAX_REPORTS)
+		bc_err(td, "%s: lookup of key 0x%llx differs from the pread reader (%s): "
+		       "%s found=%d value=0x%llx blocks=%u, reader %s found=%d value=0x%llx blocks=%u",
+		       mode_names[o->mode], (unsigned long long) lk->key, why,
+		       err ? errname(err) : "ok", lk->r.found,
+		       (unsigned long long) lk->r.value, lk->r.blocks,
+		       rerr ? errname(rerr) : "ok", r.found,
+		       (unsigned long long) r.value, r.blocks);
+	return -EIO;
+}
+
+/* An io_uring lookup is over: err as for verify(); fio reaps it from events. */
+static void finish(struct thread_data *td, struct io_u *io_u, struct bc_lookup *lk, int err)
+{
+	struct bc_options *o = td->eo;
+	struct bc_data *ld = td->io_ops_data;
+
+	if (o->verify_lookups)
+		err = verify(td, io_u, lk, err);
 	io_u->error = err < 0 ? -err : 0;
 	io_u->resid = 0;
 	ld->events[ld->nr_events++] = io_u;
@@ -485,6 +462,9 @@ static void handle_cqe(struct thread_data *td, struct io_uring_cqe *cqe)
 		return;
 	lk = &ld->lk[io_u->index];
 	if (o->mode != BC_MODE_USER) {
+		lk->r.found = lk->s.found;
+		lk->r.value = lk->s.value;
+		lk->r.blocks = lk->s.hops;
 		finish(td, io_u, lk, cqe->res < 0 ? cqe->res : 0);
 		return;
 	}
@@ -503,6 +483,42 @@ static void handle_cqe(struct thread_data *td, struct io_uring_cqe *cqe)
 	ld->hops_pending++;
 }
 
+/*
+ * fio sets issue_time itself only after ->queue returns, which for a lookup
+ * done inside ->queue (pread) would leave clat ~0: the engine is flagged
+ * FIO_ASYNCIO_SETS_ISSUE_TIME and takes it here, before the first read.
+ */
+static void set_issue_time(struct thread_data *td, struct io_u *io_u)
+{
+	if (!fio_fill_issue_time(td))
+		return;
+	fio_gettime(&io_u->issue_time, NULL);
+	if (td->o.read_iolog_file)
+		memcpy(&td->last_issue, &io_u->issue_time, sizeof(io_u->issue_time));
+}
+
+/*
+ * mode=pread: the whole lookup now, one pread(2) per node through the
+ * engine's fd (O_DIRECT with direct=1), with the reader's own walk.
+ */
+static enum fio_q_status pread_lookup(struct thread_data *td, struct io_u *io_u,
+				      struct bc_lookup *lk, struct bc_file *bf)
+{
+	struct bc_options *o = td->eo;
+	int err;
+
+	set_issue_time(td, io_u);
+	err = bcdb_btree_lookup(&bf->pdb, lk->key, &lk->r);
+	if (o->verify_lookups)
+		err = verify(td, io_u, lk, err);
+	io_u->error = err < 0 ? -err : 0;
+	io_u->resid = 0;
+	/* a ->commit engine's completed I/O is not counted by fio itself */
+	io_u_mark_submit(td, 1);
+	io_u_mark_complete(td, 1);
+	return FIO_Q_COMPLETED;
+}
+
 /* ------------------------------------------------------------ fio hooks */
 
 static enum fio_q_status bc_queue(struct thread_data *td, struct io_u *io_u)
@@ -519,22 +535,26 @@ static enum fio_q_status bc_queue(struct thread_data *td, struct io_u *io_u)
 	idx = io_u->offset / ld->node_size;
 	if (io_u->ddir != DDIR_READ || io_u->xfer_buflen != ld->node_size ||
 	    idx >= bf->db.bt.nkeys || io_u->index >= ld->depth) {
+		set_issue_time(td, io_u);
 		io_u->error = EINVAL;
 		return FIO_Q_COMPLETED;
 	}
+	lk->key = bc_key_of(bf->db.bt.seed, idx);
+	memset(&lk->r, 0, sizeof(lk->r));
+	if (o->mode == BC_MODE_PREAD)
+		return pread_lookup(td, io_u, lk, bf);
+
 	sqe = io_uring_get_sqe(&ld->ring);
 	if (!sqe)
 		return FIO_Q_BUSY;
-
-	lk->key = bc_key_of(bf->db.bt.seed, idx);
-	lk->hops = 0;
+	/* the issue time is the engine's (FIO_ASYNCIO_SETS_ISSUE_TIME): now */
+	set_issue_time(td, io_u);
 	if (o->mode == BC_MODE_USER) {
-		memset(&lk->s, 0, sizeof(lk->s));
 		lk->off = bcdb_btree_start(&bf->db);
 		lk->expect = BC_LEVEL_ANY;
 		prep_user_read(td, sqe, io_u, lk);
 	} else {
-		prep_chain(td, sqe, io_u->file->engine_pos, lk);
+		prep_chain(td, sqe, io_u->file->engine_pos, io_u->index, lk);
 		io_uring_sqe_set_data(sqe, io_u);
 	}
 	ld->queued++;
@@ -574,6 +594,8 @@ static int bc_getevents(struct thread_data *td, unsigned int min, unsigned int m
 		tsp = &ts;
 	}
 	ld->nr_events = 0;
+	if (!ld->ring_ok)	/* mode=pread: every lookup completed in ->queue */
+		return 0;
 	for (;;) {
 		n = 0;
 		io_uring_for_each_cqe(&ld->ring, head, cqe) {
@@ -642,7 +664,7 @@ static int probe_chain(struct thread_data *td)
 	if (!sqe)
 		return -EBUSY;
 	lk->key = bc_key_of(ld->files[0].db.bt.seed, 0);
-	prep_chain(td, sqe, 0, lk);
+	prep_chain(td, sqe, 0, 0, lk);
 	io_uring_sqe_set_data(sqe, NULL);
 	ret = io_uring_submit(&ld->ring);
 	if (ret < 0)
@@ -688,12 +710,13 @@ static int bc_init(struct thread_data *td)
 	unsigned int i;
 	int ret, prog_fd, *fds = NULL;
 
-	if (o->mode > BC_MODE_USER) {
+	if (o->mode > BC_MODE_PREAD) {
 		bc_err(td, "unknown mode %u", o->mode);
 		return 1;
 	}
-	if (o->fixedbufs && o->mode != BC_MODE_USER) {
-		bc_err(td, "fixedbufs: IORING_OP_BPF_CHAIN takes no registered buffers; use it with mode=user");
+	if (o->mode == BC_MODE_PREAD && (o->registerfiles || o->fixedbufs || o->hipri)) {
+		bc_err(td, "%s: mode=pread reads with pread(2) and has no ring; use it with another mode",
+		       o->hipri ? "hipri" : o->fixedbufs ? "fixedbufs" : "registerfiles");
 		return 1;
 	}
 	if (o->hipri && !td->o.odirect) {
@@ -746,7 +769,18 @@ static int bc_init(struct thread_data *td)
 			bc_err(td, "%s: %s", f->file_name, strerror(errno));
 			goto fail;
 		}
+		/*
+		 * mode=pread reads through our fd: the superblock checked above,
+		 * not read again (bcdb_open_fd's unaligned read would fail with
+		 * O_DIRECT); bcdb_btree_lookup reads whole nodes into an aligned
+		 * buffer.  bf->fd stays ours (owns_fd 0).
+		 */
+		bf->pdb = bf->db;
+		bf->pdb.fd = bf->fd;
+		bf->pdb.owns_fd = 0;
 	}
+	if (o->mode == BC_MODE_PREAD)
+		return 0;
 
 	ret = io_uring_queue_init(ld->depth, &ld->ring, o->hipri ? IORING_SETUP_IOPOLL : 0);
 	if (ret) {
@@ -764,27 +798,29 @@ static int bc_init(struct thread_data *td)
 			fds[i] = ld->files[i].fd;
 	}
 
+	/* the node buffers, registered buffer i = lk[i].buf = io_u->index i */
+	if (o->fixedbufs) {
+		struct iovec *iov = calloc(ld->depth, sizeof(*iov));
+
+		if (!iov)
+			goto nomem;
+		for (i = 0; i < ld->depth; i++) {
+			iov[i].iov_base = ld->lk[i].buf;
+			iov[i].iov_len = BC_SLOT;
+		}
+		ret = io_uring_register_buffers(&ld->ring, iov, ld->depth);
+		free(iov);
+		if (ret) {
+			bc_err(td, "fixedbufs: %s", strerror(-ret));
+			goto fail;
+		}
+	}
+
 	if (o->mode == BC_MODE_USER) {
 		if (o->registerfiles) {
 			ret = io_uring_register_files(&ld->ring, fds, ld->nr_files);
 			if (ret) {
 				bc_err(td, "registerfiles: %s", strerror(-ret));
-				goto fail;
-			}
-		}
-		if (o->fixedbufs) {
-			struct iovec *iov = calloc(ld->depth, sizeof(*iov));
-
-			if (!iov)
-				goto nomem;
-			for (i = 0; i < ld->depth; i++) {
-				iov[i].iov_base = ld->lk[i].buf;
-				iov[i].iov_len = BC_SLOT;
-			}
-			ret = io_uring_register_buffers(&ld->ring, iov, ld->depth);
-			free(iov);
-			if (ret) {
-				bc_err(td, "fixedbufs: %s", strerror(-ret));
 				goto fail;
 			}
 		}
@@ -803,7 +839,7 @@ static int bc_init(struct thread_data *td)
 			io_uring_queue_exit(&probe);
 		}
 		if (ret != 1) {
-			bc_err(td, "this kernel has no IORING_OP_BPF_CHAIN (%s): mode=%s needs the bpfchain kernel, mode=user runs anywhere",
+			bc_err(td, "this kernel has no IORING_OP_BPF_CHAIN (%s): mode=%s needs the bpfchain kernel, mode=user and mode=pread run anywhere",
 			       ret < 0 ? strerror(-ret) : "not in the probe", mode_names[o->mode]);
 			goto fail;
 		}
@@ -838,6 +874,10 @@ static int bc_init(struct thread_data *td)
 		bc_err(td, "hipri: this kernel refuses IORING_OP_BPF_CHAIN on IOPOLL rings (EOPNOTSUPP); use hipri=0, or mode=user for polled reads");
 		goto fail;
 	}
+	if (ret == -EINVAL && o->fixedbufs) {
+		bc_err(td, "fixedbufs: this kernel refuses IORING_BPF_CHAIN_FIXED_BUF (EINVAL); use fixedbufs=0");
+		goto fail;
+	}
 	if (ret) {
 		bc_err(td, "first chain on %s failed: %s", td->files[0]->file_name, errname(ret));
 		goto fail;
@@ -856,7 +896,8 @@ fail:
 struct ioengine_ops ioengine = {
 	.name			= "bpf_chain",
 	.version		= FIO_IOOPS_VERSION,
-	.flags			= FIO_DISKLESSIO | FIO_NOEXTEND | FIO_NODISKUTIL,
+	.flags			= FIO_DISKLESSIO | FIO_NOEXTEND | FIO_NODISKUTIL |
+				  FIO_ASYNCIO_SETS_ISSUE_TIME,
 	.init			= bc_init,
 	.setup			= bc_setup,
 	.queue			= bc_queue,

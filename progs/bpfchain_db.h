@@ -69,6 +69,24 @@ int bcdb_btree_lookup(struct bcdb *db, uint64_t key, struct bcdb_result *r);
 int bcdb_hash_lookup(struct bcdb *db, uint64_t key, struct bcdb_result *r);
 
 /*
+ * One hop of bcdb_btree_lookup() on a node the caller has read itself
+ * (db->block_size bytes, e.g. with io_uring): for walkers that do their own
+ * I/O and want the reader's checks and errnos.  Start with *r zeroed,
+ * *expect_level = BC_LEVEL_ANY and the node at bcdb_btree_start(db); each
+ * call counts the node in r->blocks and checks its header, then
+ *
+ *   1   walk on: read the node at *next (pointer and hop budget checked),
+ *       *expect_level is its level; call again with it
+ *   0   at the leaf: r->found, r->value are the answer
+ *   <0  a negated BC_E_* errno (the lookup's, for the same corruption)
+ *
+ * bcdb_btree_lookup() is bcdb_read_block() and this, until it returns <= 0.
+ * A short read of a node is the caller's to report (-ENXIO, as the reader).
+ */
+int bcdb_btree_step(const struct bcdb *db, const void *node, uint64_t key,
+		    uint32_t *expect_level, uint64_t *next, struct bcdb_result *r);
+
+/*
  * One range-scan call, as btree_range.bpf.c does it: up to max values
  * (0 or > BC_RANGE_MAX = BC_RANGE_MAX) of the keys in [lo, hi] in key order.
  * With r->more, call again with lo = r->resume.

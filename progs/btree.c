@@ -13,17 +13,9 @@ uint64_t bcdb_btree_start(const struct bcdb *db)
 	return db->bt.root;
 }
 
-/* Read the node at off and check its header against the expected level. */
-static int get_node(struct bcdb *db, uint64_t off, uint32_t expect, union node_buf *nb,
-		    unsigned int *blocks)
+/* A node's header against the level expected (BC_LEVEL_ANY for the root). */
+static int check_node(const struct bcdb *db, const struct bc_btree_node *n, uint32_t expect)
 {
-	const struct bc_btree_node *n = &nb->n;
-	int err;
-
-	err = bcdb_read_block(db, off, nb->b);
-	if (err)
-		return err;
-	(*blocks)++;
 	if (n->magic != BC_BTREE_NODE_MAGIC)
 		return -BC_E_MAGIC;
 	if (n->level >= BC_MAX_DEPTH)
@@ -35,6 +27,19 @@ static int get_node(struct bcdb *db, uint64_t off, uint32_t expect, union node_b
 	if (n->level > 0 && n->nkeys == 0)
 		return -BC_E_CORRUPT;
 	return 0;
+}
+
+/* Read the node at off and check its header against the expected level. */
+static int get_node(struct bcdb *db, uint64_t off, uint32_t expect, union node_buf *nb,
+		    unsigned int *blocks)
+{
+	int err;
+
+	err = bcdb_read_block(db, off, nb->b);
+	if (err)
+		return err;
+	(*blocks)++;
+	return check_node(db, &nb->n, expect);
 }
 
 /* Last entry with key <= key, 0 if none. */
@@ -67,51 +72,67 @@ static unsigned int lower_bound(const struct bc_btree_node *n, uint64_t key)
 	return lo;
 }
 
-/* Descend from the root to the leaf for key; *off = the leaf, nb holds it. */
-static int descend(struct bcdb *db, uint64_t key, union node_buf *nb, unsigned int *blocks)
+int bcdb_btree_step(const struct bcdb *db, const void *node, uint64_t key,
+		    uint32_t *expect_level, uint64_t *next, struct bcdb_result *r)
 {
-	uint64_t off = db->bt.root, child;
+	const struct bc_btree_node *n = node;
+	uint64_t child;
+	unsigned int i;
+	int err;
+
+	if (db->kind != BCDB_BTREE)
+		return -BC_E_ARG;
+	r->blocks++;
+	err = check_node(db, n, *expect_level);
+	if (err)
+		return err;
+	if (n->level == 0) {
+		i = lower_bound(n, key);
+		if (i < n->nkeys && n->e[i].key == key) {
+			r->found = 1;
+			r->value = n->e[i].val;
+		}
+		return 0;
+	}
+	child = n->e[child_index(n, key)].val;
+	err = bcdb_next_ok(db, child, r->blocks);
+	if (err)
+		return err;
+	*expect_level = n->level - 1;
+	*next = child;
+	return 1;
+}
+
+/* From the root to the leaf for key with bcdb_btree_step; nb holds the leaf. */
+static int descend(struct bcdb *db, uint64_t key, union node_buf *nb, struct bcdb_result *r)
+{
+	uint64_t off = bcdb_btree_start(db);
 	uint32_t expect = BC_LEVEL_ANY;
 	int err;
 
-	for (;;) {
-		err = get_node(db, off, expect, nb, blocks);
+	do {
+		err = bcdb_read_block(db, off, nb->b);
 		if (err)
 			return err;
-		if (nb->n.level == 0)
-			return 0;
-		child = nb->n.e[child_index(&nb->n, key)].val;
-		err = bcdb_next_ok(db, child, *blocks);
-		if (err)
-			return err;
-		expect = nb->n.level - 1;
-		off = child;
-	}
+		err = bcdb_btree_step(db, nb->b, key, &expect, &off, r);
+	} while (err > 0);
+	return err;
 }
 
 int bcdb_btree_lookup(struct bcdb *db, uint64_t key, struct bcdb_result *r)
 {
 	union node_buf nb;
-	unsigned int i;
-	int err;
 
 	memset(r, 0, sizeof(*r));
 	if (db->kind != BCDB_BTREE)
 		return -BC_E_ARG;
-	err = descend(db, key, &nb, &r->blocks);
-	if (err)
-		return err;
-	i = lower_bound(&nb.n, key);
-	if (i < nb.n.nkeys && nb.n.e[i].key == key) {
-		r->found = 1;
-		r->value = nb.n.e[i].val;
-	}
-	return 0;
+	return descend(db, key, &nb, r);
 }
 
 int bcdb_btree_range(struct bcdb *db, uint64_t lo, uint64_t hi, uint64_t *values,
 		     uint32_t max, struct bcdb_range *r)
 {
+	struct bcdb_result res = { 0 };
 	union node_buf nb;
 	uint64_t last = 0, k, next;
 	unsigned int i, start;
@@ -122,7 +143,8 @@ int bcdb_btree_range(struct bcdb *db, uint64_t lo, uint64_t hi, uint64_t *values
 		return -BC_E_ARG;
 	if (max == 0 || max > BC_RANGE_MAX)
 		max = BC_RANGE_MAX;
-	err = descend(db, lo, &nb, &r->blocks);
+	err = descend(db, lo, &nb, &res);
+	r->blocks = res.blocks;
 	if (err)
 		return err;
 	for (;;) {

@@ -3,7 +3,8 @@
 # non-zero exit, never a crash.
 #   error-case.sh CASE
 # CASE: bad-option bad-mode missing-file wrong-bs iopoll-refused
-#       fixedbufs-chain verify-corrupt-user verify-corrupt-chain
+#       pread-fixedbufs verify-corrupt-user verify-corrupt-chain
+#       verify-corrupt-pread
 # Exit 0 pass, 1 fail, 77 skip.
 set -u
 here=$(cd "$(dirname "$0")/.." && pwd)
@@ -38,9 +39,9 @@ wrong-bs)	args=(--filename="$tree" --bs=4096 --io_size=409600)
 iopoll-refused)	args=(--filename="$tree" --bs=512 --io_size=51200 --mode=chain --hipri=1)
 		want="^bpf_chain: err: hipri: this kernel refuses IORING_OP_BPF_CHAIN on IOPOLL rings \(EOPNOTSUPP\)"
 		need_chain=1;;
-fixedbufs-chain) args=(--filename="$tree" --bs=512 --io_size=51200 --mode=chain --fixedbufs=1)
-		want="^bpf_chain: err: fixedbufs: IORING_OP_BPF_CHAIN takes no registered buffers";;
-verify-corrupt-user|verify-corrupt-chain)
+pread-fixedbufs) args=(--filename="$tree" --bs=512 --io_size=51200 --mode=pread --fixedbufs=1)
+		want="^bpf_chain: err: fixedbufs: mode=pread reads with pread\(2\) and has no ring";;
+verify-corrupt-user|verify-corrupt-chain|verify-corrupt-pread)
 		# one leaf value changed on disk: the reader reads the same bytes,
 		# but the value is not the one mkdb wrote, so verify_lookups fails
 		# the I/O with EIO (fio error 5); every key of the 200 is looked up

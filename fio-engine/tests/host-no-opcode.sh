@@ -1,7 +1,7 @@
 #!/bin/bash
 # Host test: on a kernel without IORING_OP_BPF_CHAIN (the host's), mode=chain
-# stops at init with one line; mode=user still runs.  Skips on the bpfchain
-# kernel.
+# stops at init with one line; mode=user and mode=pread still run, verified.
+# Skips on the bpfchain kernel.
 set -u
 top=$(cd "$(dirname "$0")/../.." && pwd)
 so=$top/build/fio-engine/bpf_chain.so
@@ -17,6 +17,9 @@ grep -q "io_uring_queue_init" "$work/err" && { echo "SKIP: io_uring is not avail
 [ $rc -lt 128 ] || { echo "FAIL: fio died (exit $rc)"; exit 1; }
 [ "$(grep -c '^bpf_chain: h: this kernel has no IORING_OP_BPF_CHAIN' "$work/err")" = 1 ] ||
 	{ echo "FAIL: no one-line 'no IORING_OP_BPF_CHAIN' error"; exit 1; }
-fio "${common[@]}" --mode=user --verify_lookups=1 2> "$work/err" || { cat "$work/err"; echo "FAIL: mode=user"; exit 1; }
-[ "$(jq -r '.jobs[0].error' "$work/out.json")" = 0 ] || { echo "FAIL: mode=user error"; exit 1; }
-echo "PASS: mode=chain refused with one line, mode=user verified 100 lookups"
+for m in user pread; do
+	fio "${common[@]}" --mode=$m --verify_lookups=1 2> "$work/err" || { cat "$work/err"; echo "FAIL: mode=$m"; exit 1; }
+	[ "$(jq -r '.jobs[0].error' "$work/out.json")" = 0 ] || { echo "FAIL: mode=$m error"; exit 1; }
+	[ "$(jq -r '.jobs[0].read.total_ios' "$work/out.json")" = 100 ] || { echo "FAIL: mode=$m: not 100 lookups"; exit 1; }
+done
+echo "PASS: mode=chain refused with one line, mode=user and mode=pread verified 100 lookups each"

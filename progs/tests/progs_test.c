@@ -128,6 +128,43 @@ static int h_build(const char *name, uint64_t n, uint32_t bs, uint32_t f, uint64
 }
 
 /*
+ * The same lookup as a caller of bcdb_btree_step() walks it, reading each
+ * node itself into its own buffer: the reader's errno, answer and blocks,
+ * and the levels it hands out go down by one from the root's.
+ */
+static void step_walk(struct bcdb *db, uint64_t key, int want_err,
+		      const struct bcdb_result *want, const char *what)
+{
+	static char node[BC_BLOCK_MAX] __attribute__((aligned(8)));
+	struct bcdb_result r = { 0 };
+	uint64_t off = bcdb_btree_start(db), next = 0;
+	uint32_t expect = BC_LEVEL_ANY, level;
+	int err;
+
+	for (;;) {
+		if (pread(db->fd, node, db->block_size, off) != (ssize_t)db->block_size) {
+			err = -BC_E_EOF;
+			break;
+		}
+		level = ((const struct bc_btree_node *)node)->level;
+		err = bcdb_btree_step(db, node, key, &expect, &next, &r);
+		if (err <= 0)
+			break;
+		CHECK(expect == level - 1 && next != off, "%s: step key %#llx: level %u, then %u",
+		      what, (unsigned long long)key, level, expect);
+		off = next;
+	}
+	CHECK(err == want_err, "%s: step key %#llx: %d (%s), reader %d", what,
+	      (unsigned long long)key, err, bcdb_errname(err), want_err);
+	CHECK(r.blocks == want->blocks, "%s: step blocks %u, reader %u", what, r.blocks,
+	      want->blocks);
+	if (!err)
+		CHECK(r.found == want->found && r.value == want->value,
+		      "%s: step found %d value %#llx, reader %d %#llx", what, r.found,
+		      (unsigned long long)r.value, want->found, (unsigned long long)want->value);
+}
+
+/*
  * One B+-tree point lookup through the reader and through the program
  * (from the root and, unless expecting an error, from the superblock).
  * exp_blocks 0 = not checked.
@@ -150,6 +187,8 @@ static void lookup_both(struct bcdb *db, uint64_t key, int exp_err, int exp_foun
 		CHECK(!exp_blocks || r.blocks == exp_blocks, "%s: reader blocks %u want %u",
 		      what, r.blocks, exp_blocks);
 	}
+
+	step_walk(db, key, err, &r, what);
 
 	memset(&s, 0, sizeof(s));
 	s.key = key;
