@@ -16,10 +16,12 @@ test: all
 
 # The Figure 3 benchmark, in one boot: build/bench/results.{csv,md}, fig3.png
 bench: all
+	@mkdir -p build/bench && rig/vm-run --describe > build/bench/host.txt
 	@rig/vm-run -t 5400 -- bench/run-bench build/bench
 
 # The short version, after everything is built: the main job of the README
 demo: all
+	@mkdir -p build/demo && rig/vm-run --describe > build/demo/host.txt
 	@rig/vm-run -t 1800 -- bench/run-bench --quick build/demo
 	@cat build/demo/results.md
 	@echo "plot: build/demo/fig3.png"

@@ -1,6 +1,6 @@
 # Figure 3 of "BPF for storage": speedup vs depth (1 and 2 threads),
 # latency vs depth, speedup vs batch size.  gnuplot -e "dir='OUT'" fig3.gp
-set terminal pngcairo size 1500,420 font ",10"
+set terminal pngcairo size 1500,420 font ",10" noenhanced
 set output dir."/fig3.png"
 set multiplot layout 1,3
 set grid
