@@ -1,6 +1,7 @@
 #!/bin/bash
-# Rig check: the guest sees the NVMe disk (ext4 + xfs partitions, the
-# requested poll queues) and the virtio-blk disk, mounted where tests expect.
+# Rig check: the guest has the CPUs it was given, and sees the NVMe disk
+# (ext4 + xfs partitions, the requested poll queues) and the virtio-blk
+# disk, mounted where tests expect.
 fail=0
 want() {
 	if grep -q "^$1 $2 $3 " /proc/mounts; then
@@ -15,6 +16,13 @@ want /dev/vda /mnt/vblk ext4
 start=$(cat /sys/block/nvme0n1/nvme0n1p1/start)
 [ "$start" = 2048 ] && echo "ok: nvme0n1p1 starts at sector 2048" ||
 	{ echo "FAIL: nvme0n1p1 starts at $start"; fail=1; }
+if [ -n "${BPFCHAIN_CPUS:-}" ]; then
+	if [ "$(nproc)" = "$BPFCHAIN_CPUS" ]; then
+		echo "ok: the guest runs on the $BPFCHAIN_CPUS CPUs it was given"
+	else
+		echo "FAIL: the guest has $(nproc) CPUs, vm-run gave it $BPFCHAIN_CPUS"; fail=1
+	fi
+fi
 pq=$(tr ' ' '\n' < /proc/cmdline | sed -n 's/^nvme.poll_queues=//p')
 if [ -n "$pq" ] && [ "$pq" -gt 0 ]; then
 	if dmesg | grep -q "nvme0: [0-9]*/[0-9]*/$pq default/read/poll queues"; then
