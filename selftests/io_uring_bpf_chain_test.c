@@ -16,6 +16,7 @@
  */
 #include <errno.h>
 #include <fcntl.h>
+#include <pthread.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -23,9 +24,13 @@
 #include <string.h>
 #include <unistd.h>
 #include <sys/ioctl.h>
+#include <sys/random.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
 #include <linux/bpf.h>
+#include <linux/falloc.h>
+#include <linux/fiemap.h>
+#include <linux/fs.h>
 #include <linux/filter.h>
 #include <linux/loop.h>
 #include <linux/stddef.h>
@@ -134,6 +139,36 @@ static long ring_counter(struct io_uring *ring, const char *key)
 	return val;
 }
 
+/* One name=value field of an fdinfo line, -1 when absent. */
+static long ring_field(struct io_uring *ring, const char *key, const char *name)
+{
+	char path[64], line[256], *at;
+	size_t n = strlen(key);
+	long val = -1;
+	FILE *f;
+
+	snprintf(path, sizeof(path), "/proc/self/fdinfo/%d", ring->ring_fd);
+	f = fopen(path, "r");
+	if (!f)
+		return -1;
+	while (fgets(line, sizeof(line), f)) {
+		if (strncmp(line, key, n) || line[n] != ':')
+			continue;
+		at = strstr(line, name);
+		if (at && at[strlen(name)] == '=')
+			val = strtol(at + strlen(name) + 1, NULL, 10);
+	}
+	fclose(f);
+	return val;
+}
+
+/* Hops the kernel took, in either tier. */
+static long ring_hops(struct io_uring *ring)
+{
+	return ring_counter(ring, "BpfChainHopsGeneric") +
+	       ring_counter(ring, "BpfChainHopsDriver");
+}
+
 struct chain {
 	int fixed;		/* registered file slot */
 	void *buf;
@@ -191,18 +226,19 @@ FIXTURE_VARIANT(chain) {
 	int o_direct;
 	unsigned int ring_flags;
 	int bs;
+	int driver;		/* NVMe: the driver runs the hops */
 };
 
 FIXTURE_VARIANT_ADD(chain, nvme_ext4_direct) {
-	.dir = "/mnt/nvme", .o_direct = 1, .bs = 4096,
+	.dir = "/mnt/nvme", .o_direct = 1, .bs = 4096, .driver = 1,
 };
 
 FIXTURE_VARIANT_ADD(chain, nvme_ext4_buffered) {
-	.dir = "/mnt/nvme", .bs = 4096,
+	.dir = "/mnt/nvme", .bs = 4096, .driver = 1,
 };
 
 FIXTURE_VARIANT_ADD(chain, nvme_xfs_direct_512) {
-	.dir = "/mnt/nvme-xfs", .o_direct = 1, .bs = 512,
+	.dir = "/mnt/nvme-xfs", .o_direct = 1, .bs = 512, .driver = 1,
 };
 
 FIXTURE_VARIANT_ADD(chain, virtio_ext4_direct) {
@@ -218,12 +254,12 @@ FIXTURE_VARIANT_ADD(chain, loop_blockdev_direct) {
 };
 
 FIXTURE_VARIANT_ADD(chain, sqpoll) {
-	.dir = "/mnt/nvme", .o_direct = 1, .bs = 4096,
+	.dir = "/mnt/nvme", .o_direct = 1, .bs = 4096, .driver = 1,
 	.ring_flags = IORING_SETUP_SQPOLL,
 };
 
 FIXTURE_VARIANT_ADD(chain, defer_taskrun) {
-	.dir = "/mnt/nvme", .o_direct = 1, .bs = 4096,
+	.dir = "/mnt/nvme", .o_direct = 1, .bs = 4096, .driver = 1,
 	.ring_flags = IORING_SETUP_SINGLE_ISSUER | IORING_SETUP_DEFER_TASKRUN,
 };
 
@@ -355,14 +391,17 @@ static struct chain chain_from(void *buf, int bs, __u64 *scratch, int i)
 TEST_F(chain, walks_the_whole_list)
 {
 	struct chain c = chain_from(self->buf, self->bs, self->scratch, 0);
-	long hops = ring_counter(&self->ring, "BpfChainHopsGeneric");
+	long hops = ring_hops(&self->ring);
+	long driver = ring_counter(&self->ring, "BpfChainHopsDriver");
 	long chains = ring_counter(&self->ring, "BpfChainChains");
 	__u64 next, val;
 
-	ASSERT_LE(0, hops);
+	ASSERT_LE(0, driver);
 	EXPECT_EQ(NBLOCKS, run_chain(&self->ring, &c));
-	/* counters prove the kernel took every hop */
-	EXPECT_EQ(hops + NBLOCKS, ring_counter(&self->ring, "BpfChainHopsGeneric"));
+	/* counters prove the kernel took every hop, and which tier did */
+	EXPECT_EQ(hops + NBLOCKS, ring_hops(&self->ring));
+	EXPECT_EQ(driver + (variant->driver ? NBLOCKS : 0),
+		  ring_counter(&self->ring, "BpfChainHopsDriver"));
 	EXPECT_EQ(chains + 1, ring_counter(&self->ring, "BpfChainChains"));
 	/* the buffer holds the last block, the scratch the program's answer */
 	memcpy(&next, self->buf, 8);
@@ -416,12 +455,12 @@ TEST_F(chain, many_in_flight)
 TEST_F(chain, issued_from_io_wq)
 {
 	struct chain c = chain_from(self->buf, self->bs, self->scratch, 0);
-	long hops = ring_counter(&self->ring, "BpfChainHopsGeneric");
+	long hops = ring_hops(&self->ring);
 
-	/* IOSQE_ASYNC: every hop is a blocking read in an io-wq worker */
+	/* IOSQE_ASYNC: issued by an io-wq worker, the hops in either tier */
 	c.sqe_flags |= IOSQE_ASYNC;
 	EXPECT_EQ(NBLOCKS, run_chain(&self->ring, &c));
-	EXPECT_EQ(hops + NBLOCKS, ring_counter(&self->ring, "BpfChainHopsGeneric"));
+	EXPECT_EQ(hops + NBLOCKS, ring_hops(&self->ring));
 	EXPECT_EQ(1000 + NBLOCKS - 1 + 7, self->scratch[1]);
 }
 
@@ -452,9 +491,13 @@ TEST_F(chain, registered_buffer)
 TEST_F(chain, forced_generic_tier)
 {
 	struct chain c = chain_from(self->buf, self->bs, self->scratch, NBLOCKS - 3);
+	long generic = ring_counter(&self->ring, "BpfChainHopsGeneric");
+	long driver = ring_counter(&self->ring, "BpfChainHopsDriver");
 
 	c.flags = IORING_BPF_CHAIN_GENERIC;
 	EXPECT_EQ(3, run_chain(&self->ring, &c));
+	EXPECT_EQ(generic + 3, ring_counter(&self->ring, "BpfChainHopsGeneric"));
+	EXPECT_EQ(driver, ring_counter(&self->ring, "BpfChainHopsDriver"));
 }
 
 TEST_F(chain, bad_sqes)
@@ -533,19 +576,23 @@ TEST_F(chain, bad_next_offsets)
 	ASSERT_EQ(0, relink(self->path, self->bs, head, 512 * 3 + 8));
 	EXPECT_EQ(-EINVAL, run_chain(&self->ring, &c)) TH_LOG("misaligned next block");
 	ASSERT_EQ(0, relink(self->path, self->bs, head, (__u64)head * self->bs));
-	hops = ring_counter(&self->ring, "BpfChainHopsGeneric");
+	hops = ring_hops(&self->ring);
 	EXPECT_EQ(-ELOOP, run_chain(&self->ring, &c)) TH_LOG("block links to itself");
 	/* the default limit: 256 hops, then the chain stops */
-	EXPECT_EQ(hops + 256, ring_counter(&self->ring, "BpfChainHopsGeneric"));
+	EXPECT_EQ(hops + 256, ring_hops(&self->ring));
 }
 
 TEST_F(chain, cancel)
 {
-	long hops = ring_counter(&self->ring, "BpfChainHopsGeneric");
+	struct chain c = chain_from(self->buf, self->bs, self->scratch, 0);
 	int head = 11, chain_res = 1, cancel_res = 1, i;
 	struct io_uring_sqe *sqe;
 	struct io_uring_cqe *cqe;
+	long hops;
 
+	/* a first chain sets up what the file's tier needs (a block map) */
+	ASSERT_EQ(NBLOCKS, run_chain(&self->ring, &c));
+	hops = ring_hops(&self->ring);
 	/* a block that links to itself: 256 hops unless cancelled */
 	ASSERT_EQ(0, relink(self->path, self->bs, head, (__u64)head * self->bs));
 	sqe = io_uring_get_sqe(&self->ring);
@@ -565,11 +612,11 @@ TEST_F(chain, cancel)
 			cancel_res = cqe->res;
 		io_uring_cqe_seen(&self->ring, cqe);
 	}
-	if (variant->o_direct) {
+	if (variant->o_direct || variant->driver) {
 		/* the first read is asynchronous: the cancel finds the chain */
 		EXPECT_EQ(-ECANCELED, chain_res);
 		EXPECT_LE(0, cancel_res);
-		EXPECT_GT(hops + 256, ring_counter(&self->ring, "BpfChainHopsGeneric"));
+		EXPECT_GT(hops + 256, ring_hops(&self->ring));
 	} else {
 		/* cached reads can finish the chain before the cancel runs */
 		EXPECT_TRUE(chain_res == -ELOOP || chain_res == -ECANCELED)
@@ -679,6 +726,425 @@ TEST(iopoll_ring_refuses)
 	EXPECT_EQ(-EOPNOTSUPP, cqe->res);
 	io_uring_queue_exit(&ring);
 	close(fd);
+}
+
+/*
+ * The driver tier: on NVMe, the driver runs the program when a hop's read
+ * completes and sends the next read itself.  These chains use a walker
+ * that also checks a tag every block of the file carries: a block of
+ * another file (freed and reused) ends the chain with -EXDEV, a hole or a
+ * block of zeros with -ENODATA, so a chain that read a block that is no
+ * longer the file's cannot pass for an answer.
+ */
+static const struct bpf_insn tagged_walker[] = {
+	BPF_LDX_MEM(BPF_W, BPF_REG_2, BPF_REG_1, CTX(data)),
+	BPF_LDX_MEM(BPF_W, BPF_REG_3, BPF_REG_1, CTX(data_end)),
+	BPF_MOV64_REG(BPF_REG_4, BPF_REG_2),
+	BPF_ALU64_IMM(BPF_ADD, BPF_REG_4, 24),
+	BPF_JMP_REG(BPF_JLE, BPF_REG_4, BPF_REG_3, 2),
+	BPF_MOV64_IMM(BPF_REG_0, -EBADMSG),
+	BPF_EXIT_INSN(),
+	/* the block's tag against scratch[2] */
+	BPF_LDX_MEM(BPF_DW, BPF_REG_5, BPF_REG_2, 16),
+	BPF_LDX_MEM(BPF_W, BPF_REG_6, BPF_REG_1, CTX(scratch)),
+	BPF_LDX_MEM(BPF_DW, BPF_REG_7, BPF_REG_6, 16),
+	BPF_JMP_REG(BPF_JEQ, BPF_REG_5, BPF_REG_7, 4),
+	BPF_MOV64_IMM(BPF_REG_0, -EXDEV),
+	BPF_JMP_IMM(BPF_JNE, BPF_REG_5, 0, 1),
+	BPF_MOV64_IMM(BPF_REG_0, -ENODATA),
+	BPF_EXIT_INSN(),
+	/* then as list_walker */
+	BPF_LDX_MEM(BPF_DW, BPF_REG_5, BPF_REG_2, 0),
+	BPF_JMP_IMM(BPF_JEQ, BPF_REG_5, -1, 3),
+	BPF_STX_MEM(BPF_DW, BPF_REG_1, BPF_REG_5, CTX(next_offset)),
+	BPF_MOV64_IMM(BPF_REG_0, BPF_IO_CHAIN_NEXT),
+	BPF_EXIT_INSN(),
+	BPF_LDX_MEM(BPF_DW, BPF_REG_5, BPF_REG_2, 8),
+	BPF_LDX_MEM(BPF_DW, BPF_REG_7, BPF_REG_6, 0),
+	BPF_ALU64_REG(BPF_ADD, BPF_REG_5, BPF_REG_7),
+	BPF_STX_MEM(BPF_DW, BPF_REG_6, BPF_REG_5, 8),
+	BPF_LDX_MEM(BPF_W, BPF_REG_5, BPF_REG_1, CTX(hop)),
+	BPF_ALU64_IMM(BPF_ADD, BPF_REG_5, 1),
+	BPF_STX_MEM(BPF_W, BPF_REG_1, BPF_REG_5, CTX(result)),
+	BPF_MOV64_IMM(BPF_REG_0, BPF_IO_CHAIN_DONE),
+	BPF_EXIT_INSN(),
+};
+
+#define DRV_BS		4096
+#define LIST_POS(i)	(((i) * 37 + 11) % NBLOCKS)
+
+FIXTURE(driver) {
+	struct io_uring ring;
+	int ring_ok;
+	char path[256];
+	int fd;			/* the chains' file, read only */
+	int wfd;		/* the same file, to rewrite it */
+	int prog;
+	__u64 tag;
+	void *blk;
+};
+
+FIXTURE_VARIANT(driver) {
+	const char *dir;	/* a file there, */
+	const char *dev;	/* or this raw partition */
+	int o_direct;
+	int driver;		/* hops are expected in the driver */
+};
+
+FIXTURE_VARIANT_ADD(driver, nvme_ext4) {
+	.dir = "/mnt/nvme", .o_direct = 1, .driver = 1,
+};
+
+FIXTURE_VARIANT_ADD(driver, nvme_ext4_buffered) {
+	.dir = "/mnt/nvme", .driver = 1,
+};
+
+FIXTURE_VARIANT_ADD(driver, nvme_xfs) {
+	.dir = "/mnt/nvme-xfs", .o_direct = 1, .driver = 1,
+};
+
+FIXTURE_VARIANT_ADD(driver, nvme_raw_partition) {
+	.dev = "/dev/nvme0n1p3", .o_direct = 1, .driver = 1,
+};
+
+FIXTURE_VARIANT_ADD(driver, virtio_ext4) {
+	.dir = "/mnt/vblk", .o_direct = 1,
+};
+
+/* Write the list element that lives at block @pos of the file. */
+static int write_pos(int fd, void *blk, __u64 tag, int pos)
+{
+	__u64 next, val;
+	int i;
+
+	for (i = 0; LIST_POS(i) != pos; i++)
+		;
+	next = i + 1 < NBLOCKS ? (__u64)LIST_POS(i + 1) * DRV_BS : END;
+	val = 1000 + i;
+	memset(blk, 0x5a, DRV_BS);
+	memcpy(blk, &next, 8);
+	memcpy((char *)blk + 8, &val, 8);
+	memcpy((char *)blk + 16, &tag, 8);
+	return pwrite(fd, blk, DRV_BS, (off_t)pos * DRV_BS) == DRV_BS ? 0 : -1;
+}
+
+static int write_all(int fd, void *blk, __u64 tag)
+{
+	int pos;
+
+	for (pos = 0; pos < NBLOCKS; pos++)
+		if (write_pos(fd, blk, tag, pos))
+			return -1;
+	return 0;
+}
+
+FIXTURE_SETUP(driver)
+{
+	struct io_uring_probe *probe;
+	int ret;
+
+	self->fd = -1;
+	self->wfd = -1;
+	if (access(variant->dev ?: variant->dir, W_OK))
+		SKIP(return, "%s: %s", variant->dev ?: variant->dir, strerror(errno));
+	ret = io_uring_queue_init(16, &self->ring, 0);
+	if (ret)
+		SKIP(return, "io_uring_queue_init: %s", strerror(-ret));
+	self->ring_ok = 1;
+	probe = io_uring_get_probe_ring(&self->ring);
+	ASSERT_NE(NULL, probe);
+	if (!io_uring_opcode_supported(probe, IORING_OP_BPF_CHAIN)) {
+		io_uring_free_probe(probe);
+		SKIP(return, "kernel lacks IORING_OP_BPF_CHAIN");
+	}
+	io_uring_free_probe(probe);
+	self->prog = prog_load(BPF_PROG_TYPE_IO_CHAIN, tagged_walker,
+			       ARRAY_SIZE(tagged_walker));
+	if (self->prog < 0 && errno == EPERM)
+		SKIP(return, "loading IO_CHAIN programs needs CAP_BPF");
+	ASSERT_LE(0, self->prog);
+	ASSERT_EQ(8, getrandom(&self->tag, 8, 0));
+	self->tag |= 1;
+	ASSERT_EQ(0, posix_memalign(&self->blk, 4096, DRV_BS));
+
+	if (variant->dev) {
+		snprintf(self->path, sizeof(self->path), "%s", variant->dev);
+		self->wfd = open(self->path, O_RDWR | O_DIRECT);
+	} else {
+		snprintf(self->path, sizeof(self->path), "%s/bpf_chain_driver.%d",
+			 variant->dir, getpid());
+		self->wfd = open(self->path, O_CREAT | O_TRUNC | O_RDWR, 0600);
+	}
+	ASSERT_LE(0, self->wfd) TH_LOG("%s: %s", self->path, strerror(errno));
+	ASSERT_EQ(0, write_all(self->wfd, self->blk, self->tag));
+	ASSERT_EQ(0, fsync(self->wfd));
+	self->fd = open(self->path, O_RDONLY | (variant->o_direct ? O_DIRECT : 0));
+	ASSERT_LE(0, self->fd);
+	ASSERT_EQ(0, io_uring_register_files(&self->ring, &self->fd, 1));
+	ASSERT_EQ(0, register_progs(&self->ring, &self->prog, 1, 0));
+}
+
+FIXTURE_TEARDOWN(driver)
+{
+	if (self->fd >= 0)
+		close(self->fd);
+	if (self->wfd >= 0)
+		close(self->wfd);
+	if (self->path[0] && !variant->dev)
+		unlink(self->path);
+	if (self->ring_ok)
+		io_uring_queue_exit(&self->ring);
+}
+
+struct drv_chain {
+	__u64 scratch[3];
+	void *buf;		/* the last block; aligned, as the opcode wants */
+	int start;
+};
+
+static void drv_prep(struct io_uring_sqe *sqe, struct drv_chain *c, int start, __u64 tag)
+{
+	/* without a buffer the chain ends with -EFAULT: a failure */
+	if (!c->buf && posix_memalign(&c->buf, 4096, DRV_BS))
+		c->buf = NULL;
+	c->start = start;
+	c->scratch[0] = start;
+	c->scratch[1] = 0;
+	c->scratch[2] = tag;
+	io_uring_prep_rw(IORING_OP_BPF_CHAIN, sqe, 0, c->buf, DRV_BS,
+			 (__u64)LIST_POS(start) * DRV_BS);
+	sqe->flags = IOSQE_FIXED_FILE;
+	sqe->bpf_chain_scratch = (uintptr_t)c->scratch;
+	sqe->bpf_chain_scratch_len = sizeof(c->scratch);
+	sqe->user_data = (uintptr_t)c;
+}
+
+/* The right answer for a chain from list element c->start? */
+static int drv_correct(const struct drv_chain *c, int res)
+{
+	return res == NBLOCKS - c->start &&
+	       c->scratch[1] == 1000 + NBLOCKS - 1 + (__u64)c->start;
+}
+
+static int drv_run(struct io_uring *ring, struct drv_chain *c, int start, __u64 tag)
+{
+	struct io_uring_cqe *cqe;
+	int res;
+
+	drv_prep(io_uring_get_sqe(ring), c, start, tag);
+	if (io_uring_submit(ring) < 0 || io_uring_wait_cqe(ring, &cqe))
+		return -EPIPE;
+	res = cqe->res;
+	io_uring_cqe_seen(ring, cqe);
+	return res;
+}
+
+TEST_F(driver, hops_run_in_the_driver)
+{
+	long generic = ring_counter(&self->ring, "BpfChainHopsGeneric");
+	long driver = ring_counter(&self->ring, "BpfChainHopsDriver");
+	static struct drv_chain c;
+	long want = 0;
+	int i;
+
+	ASSERT_LE(0, driver);
+	for (i = 0; i < NBLOCKS; i += 7) {
+		EXPECT_TRUE(drv_correct(&c, drv_run(&self->ring, &c, i, self->tag)))
+			TH_LOG("chain from %d: %lld", i, (long long)c.scratch[1]);
+		want += NBLOCKS - i;
+	}
+	/*
+	 * On NVMe every block, partition offsets included, was read and
+	 * walked by the driver; elsewhere the driver tier never ran.
+	 */
+	EXPECT_EQ(driver + (variant->driver ? want : 0),
+		  ring_counter(&self->ring, "BpfChainHopsDriver"));
+	EXPECT_EQ(generic + (variant->driver ? 0 : want),
+		  ring_counter(&self->ring, "BpfChainHopsGeneric"));
+}
+
+static int fiemap_extents(int fd)
+{
+	struct fiemap fm = { .fm_length = ~0ULL, .fm_flags = FIEMAP_FLAG_SYNC };
+
+	return ioctl(fd, FS_IOC_FIEMAP, &fm) ? -1 : (int)fm.fm_mapped_extents;
+}
+
+TEST_F(driver, several_extents_and_a_changed_layout)
+{
+	static struct drv_chain c;
+	long invalidated, driver;
+	int pos, ofd, extents;
+	char other[300];
+
+	if (variant->dev)
+		SKIP(return, "a raw partition has no extents");
+	ASSERT_EQ(NBLOCKS, drv_run(&self->ring, &c, 0, self->tag));
+	invalidated = ring_field(&self->ring, "BpfChainMaps", "invalidated");
+	ASSERT_LE(0, invalidated);
+	/*
+	 * Truncate it (the cached map goes stale) and write it again block
+	 * by block, interleaved with another file, so that its blocks end up
+	 * in several extents.
+	 */
+	snprintf(other, sizeof(other), "%s.other", self->path);
+	ofd = open(other, O_CREAT | O_TRUNC | O_WRONLY, 0600);
+	ASSERT_LE(0, ofd);
+	ASSERT_EQ(0, ftruncate(self->wfd, 0));
+	for (pos = 0; pos < NBLOCKS; pos++) {
+		ASSERT_EQ(0, write_pos(self->wfd, self->blk, self->tag, pos));
+		ASSERT_EQ(0, fsync(self->wfd));
+		ASSERT_EQ(0, write_pos(ofd, self->blk, ~self->tag, pos));
+		ASSERT_EQ(0, fsync(ofd));
+	}
+	close(ofd);
+	unlink(other);
+	extents = fiemap_extents(self->fd);
+	ASSERT_LT(1, extents) TH_LOG("the file is not fragmented");
+
+	driver = ring_counter(&self->ring, "BpfChainHopsDriver");
+	EXPECT_TRUE(drv_correct(&c, drv_run(&self->ring, &c, 0, self->tag)));
+	if (variant->driver) {
+		/* the old map went stale and a new one was built */
+		EXPECT_LT(invalidated, ring_field(&self->ring, "BpfChainMaps", "invalidated"));
+		EXPECT_EQ(driver + NBLOCKS, ring_counter(&self->ring, "BpfChainHopsDriver"))
+			TH_LOG("%d extents", extents);
+	} else {
+		EXPECT_EQ(driver, ring_counter(&self->ring, "BpfChainHopsDriver"));
+	}
+}
+
+/* Rewrites the file under running chains; see layout_changes_race_chains. */
+struct drv_writer {
+	const char *path;
+	int fd;
+	void *blk;
+	__u64 tag;
+	int stop;
+	int ops;
+	int err;
+};
+
+static void *drv_writer(void *arg)
+{
+	struct drv_writer *w = arg;
+	unsigned int seed = 1;
+	char noise[300];
+	int pos, nfd, i;
+
+	snprintf(noise, sizeof(noise), "%s.noise", w->path);
+	while (!__atomic_load_n(&w->stop, __ATOMIC_ACQUIRE)) {
+		pos = rand_r(&seed) % NBLOCKS;
+		switch (w->ops++ % 5) {
+		case 0:	/* truncate it all away, write it again */
+			if (ftruncate(w->fd, 0) || write_all(w->fd, w->blk, w->tag))
+				goto fail;
+			break;
+		case 1:	/* punch a hole, fill it */
+			if (fallocate(w->fd, FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE,
+				      (off_t)pos * DRV_BS, DRV_BS) ||
+			    write_pos(w->fd, w->blk, w->tag, pos))
+				goto fail;
+			break;
+		case 2:	/* shrink to half, grow back */
+			if (ftruncate(w->fd, (off_t)NBLOCKS / 2 * DRV_BS))
+				goto fail;
+			for (i = NBLOCKS / 2; i < NBLOCKS; i++)
+				if (write_pos(w->fd, w->blk, w->tag, i))
+					goto fail;
+			break;
+		case 3:	/* another file takes the freed blocks, with its own tag */
+			nfd = open(noise, O_CREAT | O_TRUNC | O_WRONLY, 0600);
+			if (nfd < 0 || write_all(nfd, w->blk, ~w->tag) || fsync(nfd))
+				goto fail;
+			close(nfd);
+			unlink(noise);
+			break;
+		case 4:	/* rewrite in place and leave it dirty */
+			if (write_pos(w->fd, w->blk, w->tag, pos))
+				goto fail;
+			continue;
+		}
+		if (fsync(w->fd))
+			goto fail;
+		/* let some chains through between changes */
+		usleep(5000);
+	}
+	return NULL;
+fail:
+	w->err = errno ?: EIO;
+	return NULL;
+}
+
+#define DRV_RACE_CHAINS	2000
+#define DRV_BATCH	8
+
+/*
+ * Chains run while another thread truncates, punches, rewrites and
+ * re-extends the file, and a third file reuses the freed blocks.  Every
+ * chain must give the right answer or say the list changed under it
+ * (-ERANGE: a block past the end; -ENODATA: a hole); data from a block the
+ * file no longer owns (-EXDEV) or a wrong answer fails the test, and so
+ * does any kernel warning in the guest's log.
+ */
+TEST_F_TIMEOUT(driver, layout_changes_race_chains, 600)
+{
+	static struct drv_chain c[DRV_BATCH];
+	struct drv_writer w = {
+		.path = self->path, .fd = self->wfd, .blk = self->blk, .tag = self->tag,
+	};
+	long driver = ring_counter(&self->ring, "BpfChainHopsDriver");
+	long invalidated = ring_field(&self->ring, "BpfChainMaps", "invalidated");
+	int done, ok = 0, changed = 0, bad = 0, i, res;
+	unsigned int seed = 2;
+	struct io_uring_cqe *cqe;
+	struct drv_chain *cc;
+	pthread_t writer;
+
+	if (variant->dev)
+		SKIP(return, "a raw partition has no layout to change");
+	ASSERT_LE(0, invalidated);
+	ASSERT_EQ(0, pthread_create(&writer, NULL, drv_writer, &w));
+	for (done = 0; done < DRV_RACE_CHAINS && !bad; done += DRV_BATCH) {
+		for (i = 0; i < DRV_BATCH; i++)
+			drv_prep(io_uring_get_sqe(&self->ring), &c[i],
+				 rand_r(&seed) % NBLOCKS, self->tag);
+		if (io_uring_submit(&self->ring) != DRV_BATCH) {
+			bad++;
+			break;
+		}
+		for (i = 0; i < DRV_BATCH; i++) {
+			if (io_uring_wait_cqe(&self->ring, &cqe)) {
+				bad++;
+				break;
+			}
+			cc = (struct drv_chain *)(uintptr_t)cqe->user_data;
+			res = cqe->res;
+			io_uring_cqe_seen(&self->ring, cqe);
+			if (drv_correct(cc, res)) {
+				ok++;
+			} else if (res == -ERANGE || res == -ENODATA) {
+				changed++;
+			} else {
+				bad++;
+				TH_LOG("chain from %d: %d, value %lld", cc->start, res,
+				       (long long)cc->scratch[1]);
+			}
+		}
+	}
+	__atomic_store_n(&w.stop, 1, __ATOMIC_RELEASE);
+	pthread_join(writer, NULL);
+
+	TH_LOG("%d chains: %d answers, %d ended by a change; %d changes",
+	       done, ok, changed, w.ops);
+	EXPECT_EQ(0, w.err);
+	EXPECT_EQ(0, bad);
+	EXPECT_LT(0, ok);
+	EXPECT_LT(0, w.ops);
+	if (variant->driver) {
+		EXPECT_LT(driver, ring_counter(&self->ring, "BpfChainHopsDriver"));
+		EXPECT_LT(invalidated, ring_field(&self->ring, "BpfChainMaps", "invalidated"));
+	}
 }
 
 TEST_HARNESS_MAIN

@@ -1,6 +1,6 @@
 #!/bin/bash
 # Rig check: the guest has the CPUs it was given, and sees the NVMe disk
-# (ext4 + xfs partitions, the requested poll queues) and the virtio-blk
+# (ext4 + xfs partitions and a raw one, the requested poll queues) and the virtio-blk
 # disk, mounted where tests expect.
 fail=0
 want() {
@@ -13,6 +13,11 @@ want() {
 want /dev/nvme0n1p1 /mnt/nvme ext4
 want /dev/nvme0n1p2 /mnt/nvme-xfs xfs
 want /dev/vda /mnt/vblk ext4
+if [ -b /dev/nvme0n1p3 ] && ! grep -q "^/dev/nvme0n1p3 " /proc/mounts; then
+	echo "ok: /dev/nvme0n1p3 is a raw partition"
+else
+	echo "FAIL: /dev/nvme0n1p3 is missing or mounted"; fail=1
+fi
 start=$(cat /sys/block/nvme0n1/nvme0n1p1/start)
 [ "$start" = 2048 ] && echo "ok: nvme0n1p1 starts at sector 2048" ||
 	{ echo "FAIL: nvme0n1p1 starts at $start"; fail=1; }
