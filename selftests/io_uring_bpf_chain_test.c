@@ -24,6 +24,7 @@
 #include <string.h>
 #include <unistd.h>
 #include <sys/ioctl.h>
+#include <sys/mount.h>
 #include <sys/random.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
@@ -1145,6 +1146,84 @@ TEST_F_TIMEOUT(driver, layout_changes_race_chains, 600)
 		EXPECT_LT(driver, ring_counter(&self->ring, "BpfChainHopsDriver"));
 		EXPECT_LT(invalidated, ring_field(&self->ring, "BpfChainMaps", "invalidated"));
 	}
+}
+
+/* Requests queued so far on nvme0n1's poll queues, -1 if unknown. */
+static long nvme_poll_queued(void)
+{
+	char path[96], type[32];
+	long total = -1, n;
+	FILE *f;
+	int i;
+
+	if (access("/sys/kernel/debug/block", F_OK))
+		mount("debugfs", "/sys/kernel/debug", "debugfs", 0, NULL);
+	for (i = 0; i < 16; i++) {
+		snprintf(path, sizeof(path), "/sys/kernel/debug/block/nvme0n1/hctx%d/type", i);
+		f = fopen(path, "r");
+		if (!f)
+			continue;
+		if (!fgets(type, sizeof(type), f))
+			type[0] = 0;
+		fclose(f);
+		if (strncmp(type, "poll", 4))
+			continue;
+		snprintf(path, sizeof(path), "/sys/kernel/debug/block/nvme0n1/hctx%d/queued", i);
+		f = fopen(path, "r");
+		if (!f)
+			continue;
+		if (fscanf(f, "%ld", &n) == 1)
+			total = (total < 0 ? 0 : total) + n;
+		fclose(f);
+	}
+	return total;
+}
+
+/*
+ * An IOPOLL ring: on NVMe the chains' reads go to a poll queue and the
+ * driver continues them while io_uring polls; elsewhere the hops are
+ * generic reads.  The answers are the same.
+ */
+TEST_F(driver, iopoll_ring)
+{
+	static struct drv_chain c[DRV_BATCH];
+	long queued = nvme_poll_queued(), want = 0;
+	struct io_uring_cqe *cqe;
+	struct drv_chain *cc;
+	struct io_uring ring;
+	int i, ret;
+
+	ret = io_uring_queue_init(16, &ring, IORING_SETUP_IOPOLL);
+	if (ret)
+		SKIP(return, "IOPOLL ring: %s", strerror(-ret));
+	ASSERT_EQ(0, io_uring_register_files(&ring, &self->fd, 1));
+	ASSERT_EQ(0, register_progs(&ring, &self->prog, 1, 0));
+	for (i = 0; i < NBLOCKS; i += 7) {
+		EXPECT_TRUE(drv_correct(&c[0], drv_run(&ring, &c[0], i, self->tag)))
+			TH_LOG("chain from %d", i);
+		want += NBLOCKS - i;
+	}
+	/* several in flight, completed by polling */
+	for (i = 0; i < DRV_BATCH; i++) {
+		drv_prep(io_uring_get_sqe(&ring), &c[i], i * 5, self->tag);
+		want += NBLOCKS - i * 5;
+	}
+	ASSERT_EQ(DRV_BATCH, io_uring_submit(&ring));
+	for (i = 0; i < DRV_BATCH; i++) {
+		ASSERT_EQ(0, io_uring_wait_cqe(&ring, &cqe));
+		cc = (struct drv_chain *)(uintptr_t)cqe->user_data;
+		EXPECT_TRUE(drv_correct(cc, cqe->res))
+			TH_LOG("chain from %d: %d", cc->start, cqe->res);
+		io_uring_cqe_seen(&ring, cqe);
+	}
+	EXPECT_EQ(variant->driver ? want : 0, ring_counter(&ring, "BpfChainHopsDriver"));
+	EXPECT_EQ(variant->driver ? 0 : want, ring_counter(&ring, "BpfChainHopsGeneric"));
+	if (variant->driver) {
+		/* with nvme.poll_queues=0 there is no poll queue to check */
+		ASSERT_LE(0, queued) TH_LOG("no nvme0n1 poll queue in debugfs");
+		EXPECT_LT(queued, nvme_poll_queued());
+	}
+	io_uring_queue_exit(&ring);
 }
 
 TEST_HARNESS_MAIN
