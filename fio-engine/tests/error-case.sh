@@ -2,7 +2,7 @@
 # Guest test: a misuse of the engine gives its one-line error and a
 # non-zero exit, never a crash.
 #   error-case.sh CASE
-# CASE: bad-option bad-mode missing-file wrong-bs iopoll-refused
+# CASE: bad-option bad-mode missing-file wrong-bs
 #       pread-fixedbufs verify-corrupt-user verify-corrupt-chain
 #       verify-corrupt-pread
 # Exit 0 pass, 1 fail, 77 skip.
@@ -36,9 +36,6 @@ missing-file)	args=(--filename="$dir/bc-missing.db" --bs=512 --io_size=51200)
 		want="^bpf_chain: err: $dir/bc-missing.db: no such tree file";;
 wrong-bs)	args=(--filename="$tree" --bs=4096 --io_size=409600)
 		want="^bpf_chain: err: $tree has 512-byte nodes: set bs=512";;
-iopoll-refused)	args=(--filename="$tree" --bs=512 --io_size=51200 --mode=chain --hipri=1)
-		want="^bpf_chain: err: hipri: this kernel refuses IORING_OP_BPF_CHAIN on IOPOLL rings \(EOPNOTSUPP\)"
-		need_chain=1;;
 pread-fixedbufs) args=(--filename="$tree" --bs=512 --io_size=51200 --mode=pread --fixedbufs=1)
 		want="^bpf_chain: err: fixedbufs: mode=pread reads with pread\(2\) and has no ring";;
 verify-corrupt-user|verify-corrupt-chain|verify-corrupt-pread)

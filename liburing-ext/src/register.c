@@ -76,8 +76,8 @@ static int chain_opcode_answers(void)
 }
 
 /*
- * 1 if IORING_OP_BPF_CHAIN works on this ring, 0 if not (the kernel lacks
- * it, or the ring is an IOPOLL one), -errno if the probe itself failed.
+ * 1 if IORING_OP_BPF_CHAIN works on this ring, 0 if the kernel lacks it,
+ * -errno if the probe itself failed.
  * The probe is sized for every possible opcode, not for the ones liburing
  * knows.
  */
@@ -97,7 +97,5 @@ int io_uring_ext_bpf_chain_supported(struct io_uring *ring)
 	free(p);
 	if (ret != 1)
 		return ret;
-	if (ring->flags & IORING_SETUP_IOPOLL)
-		return 0;
 	return chain_opcode_answers();
 }
