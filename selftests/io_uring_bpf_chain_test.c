@@ -17,6 +17,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <pthread.h>
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -120,46 +121,45 @@ static int unregister_progs(struct io_uring *ring)
 		       IORING_UNREGISTER_BPF_CHAIN, NULL, 0) ? -errno : 0;
 }
 
-/* One fdinfo counter of the ring, -1 when absent. */
-static long ring_counter(struct io_uring *ring, const char *key)
+/* The ring's fdinfo line for @key ("Key:\t..."), false when absent. */
+static bool fdinfo_line(struct io_uring *ring, const char *key, char *line, int size)
 {
-	char path[64], line[256];
 	size_t n = strlen(key);
-	long val = -1;
+	bool found = false;
+	char path[64];
 	FILE *f;
 
 	snprintf(path, sizeof(path), "/proc/self/fdinfo/%d", ring->ring_fd);
 	f = fopen(path, "r");
 	if (!f)
-		return -1;
-	while (fgets(line, sizeof(line), f))
-		if (!strncmp(line, key, n) && line[n] == ':')
-			val = strtol(line + n + 1, NULL, 10);
+		return false;
+	while (!found && fgets(line, size, f))
+		found = !strncmp(line, key, n) && line[n] == ':';
 	fclose(f);
-	return val;
+	return found;
+}
+
+/* One fdinfo counter of the ring, -1 when absent. */
+static long ring_counter(struct io_uring *ring, const char *key)
+{
+	char line[256];
+
+	if (!fdinfo_line(ring, key, line, sizeof(line)))
+		return -1;
+	return strtol(line + strlen(key) + 1, NULL, 10);
 }
 
 /* One name=value field of an fdinfo line, -1 when absent. */
 static long ring_field(struct io_uring *ring, const char *key, const char *name)
 {
-	char path[64], line[256], *at;
-	size_t n = strlen(key);
-	long val = -1;
-	FILE *f;
+	char line[256], *at;
 
-	snprintf(path, sizeof(path), "/proc/self/fdinfo/%d", ring->ring_fd);
-	f = fopen(path, "r");
-	if (!f)
+	if (!fdinfo_line(ring, key, line, sizeof(line)))
 		return -1;
-	while (fgets(line, sizeof(line), f)) {
-		if (strncmp(line, key, n) || line[n] != ':')
-			continue;
-		at = strstr(line, name);
-		if (at && at[strlen(name)] == '=')
-			val = strtol(at + strlen(name) + 1, NULL, 10);
-	}
-	fclose(f);
-	return val;
+	at = strstr(line, name);
+	if (!at || at[strlen(name)] != '=')
+		return -1;
+	return strtol(at + strlen(name) + 1, NULL, 10);
 }
 
 /* Hops the kernel took, in either tier. */
