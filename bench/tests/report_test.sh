@@ -1,25 +1,48 @@
 #!/bin/bash
-# bench/report on a small results.csv: the table has every row, the
-# speedups are right, and the plot is a PNG.
+# bench/report on a small runs.csv: one row per point with the median run
+# and the spread, the speedups and the targets are right, and the plot is a
+# PNG.
 here=$(cd "$(dirname "$0")/.." && pwd)
 out=$(mktemp -d)
 trap 'rm -rf "$out"' EXIT
-cat > "$out/results.csv" <<CSV
-mode,depth,threads,batch,lookups_per_s,mean_us,p50_us,p99_us,cpu_us_per_lookup
-"floor","1","1","1",10000,100,95,150,20
-"pread","6","1","1",1500,660,650,700,120
-"uring","6","1","1",1000,1000,990,1100,150
-"chain-generic","6","1","1",2000,500,490,600,60
-"chain","6","1","1",2500,400,390,500,40
-"uring","6","1","4",3000,1300,1290,1400,150
-"chain","6","1","4",6000,650,640,700,40
+cat > "$out/runs.csv" <<CSV
+mode,depth,threads,batch,lookups_per_s,mean_us,p50_us,p99_us,cpu_us_per_lookup,rep
+"floor","1","1","1",10000,100,95,150,20,"1"
+"pread","6","1","1",1500,660,650,700,120,"1"
+"uring","6","1","1",1000,1000,990,1100,150,"1"
+"chain-generic","6","1","1",2000,500,490,600,60,"1"
+"chain","6","1","1",2500,400,390,500,40,"1"
+"chain-poll","6","1","1",3000,700,390,500,30,"1"
+"uring","6","1","4",3000,1300,1290,1400,150,"1"
+"chain","6","1","4",6000,650,640,700,40,"1"
+"floor","1","1","1",10000,100,95,150,20,"2"
+"pread","6","1","1",1400,700,650,700,130,"2"
+"uring","6","1","1",900,1100,990,1100,150,"2"
+"chain-generic","6","1","1",2000,500,490,600,60,"2"
+"chain","6","1","1",2700,380,390,500,40,"2"
+"chain-poll","6","1","1",3100,690,390,500,30,"2"
+"pread","6","1","1",1600,640,650,700,110,"3"
+"uring","6","1","1",1100,900,990,1100,150,"3"
+"chain","6","1","1",2600,390,390,500,40,"3"
+"chain-poll","6","1","1",2500,800,390,500,30,"3"
 CSV
 "$here/report" "$out" || { echo "FAIL: report exited $?"; exit 1; }
 fail=0
-rows=$(grep -c '^| ' "$out/results.md")
-[ "$rows" -eq 10 ] || { echo "FAIL: $rows table rows"; fail=1; }
-grep -q '^| 6 | 1 | 1.50 | 2.00 | 2.50 | 600.0 | 400 |$' "$out/results.md" ||
-	{ echo "FAIL: speedup row"; grep '^| 6 |' "$out/results.md"; fail=1; }
+check() { grep -qF -- "$1" "$out/$2" || { echo "FAIL: $3"; cat "$out/$2"; fail=1; }; }
+rows=$(tail -n +2 "$out/results.csv" | grep -c .)
+[ "$rows" -eq 8 ] || { echo "FAIL: $rows points in results.csv, want 8"; fail=1; }
+# pread: runs 1400, 1500, 1600 -> median run 1500 (mean 660, CPU 120)
+check 'pread,6,1,1,1500,660,650,700,120,3,1400,1600' results.csv "pread median row"
+# chain-poll: 2500, 3000, 3100 -> 3000, spread (3100 - 2500) / 3000 = 20 %
+check '| chain-poll | 6 | 1 | 1 | 3000 | 20 % | 700 |' results.md "chain-poll row and spread"
+check '| 6 | 1 | 1.50 | 2.00 | 2.60 | 3.00 | 600.0 | 390 | 700 |' results.md "speedup row"
+# targets for chain-poll (faster): 3000/1500 = 2.00x vs pread, 3.00x vs uring,
+# 700 / 600 = 1.17x the floor, CPU 30 vs 120 = 75 % below
+check '(here `chain-poll`)' results.md "the faster mode is chosen"
+check '| lookups/s vs pread | >= 2.5x | 2.00x | missed by 20 % |' results.md "pread target"
+check '| lookups/s vs uring | >= 2x | 3.00x | met |' results.md "uring target"
+check '| mean latency vs 6 × floor | <= 1.3x | 1.17x | met |' results.md "latency target"
+check '| CPU per lookup below pread | >= 60 % | 75 % | met |' results.md "CPU target"
 file "$out/fig3.png" | grep -q 'PNG image' || { echo "FAIL: no PNG"; fail=1; }
-[ $fail = 0 ] && echo "report: table, speedups and plot ok"
+[ $fail = 0 ] && echo "report: medians, spread, speedups, targets and plot ok"
 exit $fail
