@@ -1,7 +1,8 @@
 #!/bin/bash
 # Rig check: the guest has the CPUs it was given, and sees the NVMe disk
-# (ext4 + xfs partitions and a raw one, the requested poll queues) and the virtio-blk
-# disk, mounted where tests expect.
+# (ext4 + xfs partitions and a raw one, the requested poll queues), the virtio-blk
+# disk, mounted where tests expect, and the second NVMe controller kept for
+# fault injection.
 fail=0
 want() {
 	if grep -q "^$1 $2 $3 " /proc/mounts; then
@@ -17,6 +18,12 @@ if [ -b /dev/nvme0n1p3 ] && ! grep -q "^/dev/nvme0n1p3 " /proc/mounts; then
 	echo "ok: /dev/nvme0n1p3 is a raw partition"
 else
 	echo "FAIL: /dev/nvme0n1p3 is missing or mounted"; fail=1
+fi
+if [ "$(cat /sys/class/nvme/nvme1/serial 2>/dev/null)" = bpfchain-faults ] &&
+   [ -b /dev/nvme1n1 ] && ! grep -q "^/dev/nvme1n1" /proc/mounts; then
+	echo "ok: nvme1n1 is the unmounted fault-injection disk"
+else
+	echo "FAIL: nvme1 is not the bpfchain-faults controller, or nvme1n1 is in use"; fail=1
 fi
 start=$(cat /sys/block/nvme0n1/nvme0n1p1/start)
 [ "$start" = 2048 ] && echo "ok: nvme0n1p1 starts at sector 2048" ||
