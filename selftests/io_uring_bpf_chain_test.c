@@ -23,6 +23,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 #include <sys/ioctl.h>
 #include <sys/random.h>
@@ -705,6 +706,190 @@ TEST_F(chain, unregister_and_exit_with_chains_in_flight)
 }
 
 /*
+ * A bounded fuzzer of the opcode's SQE and of the registration calls: every
+ * field gets edge and random values (BPFCHAIN_FUZZ_ITERS SQEs per variant,
+ * BPFCHAIN_FUZZ_SEED to replay).  Each SQE must complete once, with a
+ * documented errno or a result; an SQE that is a valid chain over the list
+ * must give exactly the right answer.  IOSQE_CQE_SKIP_SUCCESS is left out:
+ * a chain that succeeds would post nothing to wait for.
+ */
+static __u64 fuzz_next(__u64 *x)
+{
+	*x ^= *x << 13;
+	*x ^= *x >> 7;
+	*x ^= *x << 17;
+	return *x;
+}
+
+#define FUZZ_PICK(x, ...) ({						\
+	const __u64 __v[] = { __VA_ARGS__ };				\
+	fuzz_next(x) % 4 == 0 ? fuzz_next(x) : __v[fuzz_next(x) % ARRAY_SIZE(__v)]; })
+
+static long fuzz_env(const char *name, long def)
+{
+	const char *v = getenv(name);
+
+	return v ? strtol(v, NULL, 0) : def;
+}
+
+static bool fuzz_errno_ok(int res)
+{
+	switch (-res) {
+	case EBADF: case ENOENT: case EFAULT: case EINVAL: case ERANGE:
+	case ELOOP: case ECANCELED: case EOPNOTSUPP:
+	/* the programs' own: a short block, fails_euclean */
+	case EBADMSG: case EUCLEAN:
+		return true;
+	}
+	return false;
+}
+
+TEST_F_TIMEOUT(chain, fuzz_sqes_and_registration, 600)
+{
+	long iters = fuzz_env("BPFCHAIN_FUZZ_ITERS", 1500);
+	__u64 x = fuzz_env("BPFCHAIN_FUZZ_SEED", 0), seed;
+	int checked = 0, results = 0, errs[160] = { 0 }, i, k, res, sock;
+	const __u64 bs = self->bs, size = self->size;
+	struct io_uring_bpf_chain_reg reg;
+	struct io_uring_sqe *sqe;
+	struct io_uring_cqe *cqe;
+	struct __kernel_timespec ts = { .tv_sec = 30 };
+	struct io_uring other;
+	char line[400];
+	struct chain c;
+	int fds[4];
+
+	if (!x)
+		ASSERT_EQ(8, getrandom(&x, 8, 0));
+	x |= 1;
+	seed = x;
+	for (i = 0; i < iters; i++) {
+		bool canonical;
+		__u8 flags;
+
+		k = fuzz_next(&x) % NBLOCKS;
+		sqe = io_uring_get_sqe(&self->ring);
+		ASSERT_NE(NULL, sqe);
+		memset(sqe, 0, sizeof(*sqe));
+		sqe->opcode = IORING_OP_BPF_CHAIN;
+		flags = fuzz_next(&x) % 3 ? IOSQE_FIXED_FILE : fuzz_next(&x);
+		sqe->flags = flags & ~IOSQE_CQE_SKIP_SUCCESS;
+		sqe->fd = FUZZ_PICK(&x, 0, 0, 0, 1, 2, 3, -1, self->fd, self->ring.ring_fd);
+		sqe->off = FUZZ_PICK(&x, ((k * 37 + 11) % NBLOCKS) * bs, k * bs, size, size - bs,
+				     -bs, 1ULL << 63, k * 512, 1);
+		sqe->addr = FUZZ_PICK(&x, (uintptr_t)self->buf, (uintptr_t)self->buf,
+				      (uintptr_t)self->buf + 8, (uintptr_t)self->buf + 4096, 0, 8,
+				      0xffff888000000000ULL, -4096ULL);
+		sqe->len = FUZZ_PICK(&x, bs, bs, 512, 4096, 0, 8192, 1000, ~0U);
+		sqe->bpf_chain_flags = FUZZ_PICK(&x, 0, 0, IORING_BPF_CHAIN_GENERIC,
+						 IORING_BPF_CHAIN_FIXED_BUF, 3,
+						 1U << (fuzz_next(&x) % 32), ~0U);
+		sqe->bpf_chain_scratch = FUZZ_PICK(&x, (uintptr_t)self->scratch,
+						   (uintptr_t)self->scratch, 0, 8,
+						   0xffff888000000000ULL);
+		sqe->bpf_chain_scratch_len = FUZZ_PICK(&x, 16, 16, 0, 8, 512, 513, ~0U);
+		sqe->bpf_chain_prog = FUZZ_PICK(&x, 0, 0, 0, 1, 2, 3, ~0U);
+		sqe->buf_index = fuzz_next(&x) % 4 ? 0 : FUZZ_PICK(&x, 1, 0xffff);
+		sqe->ioprio = fuzz_next(&x) % 4 ? 0 : FUZZ_PICK(&x, 1, 0xffff);
+		sqe->splice_fd_in = fuzz_next(&x) % 8 ? 0 : FUZZ_PICK(&x, 1, -1);
+		sqe->personality = fuzz_next(&x) % 8 ? 0 : FUZZ_PICK(&x, 1, 0xffff);
+		sqe->user_data = i;
+		canonical = sqe->flags == IOSQE_FIXED_FILE && sqe->fd == 0 &&
+			    sqe->off < size && sqe->off % bs == 0 &&
+			    sqe->addr == (uintptr_t)self->buf && sqe->len == bs &&
+			    (sqe->bpf_chain_flags & ~IORING_BPF_CHAIN_GENERIC) == 0 &&
+			    sqe->bpf_chain_scratch == (uintptr_t)self->scratch &&
+			    sqe->bpf_chain_scratch_len == 16 && sqe->bpf_chain_prog == 0 &&
+			    !sqe->buf_index && !sqe->ioprio && !sqe->splice_fd_in &&
+			    !sqe->personality;
+		self->scratch[0] = 7;
+		ASSERT_LE(0, io_uring_submit(&self->ring));
+		ASSERT_EQ(0, io_uring_wait_cqe_timeout(&self->ring, &cqe, &ts))
+			TH_LOG("seed %#llx, SQE %d: no completion", (long long)seed, i);
+		ASSERT_EQ(i, cqe->user_data);
+		res = cqe->res;
+		io_uring_cqe_seen(&self->ring, cqe);
+		if (res >= 0) {
+			results++;
+		} else {
+			EXPECT_TRUE(fuzz_errno_ok(res))
+				TH_LOG("seed %#llx, SQE %d: %d (%s)", (long long)seed, i, res,
+				       strerror(-res));
+			errs[-res < 160 ? -res : 0]++;
+		}
+		if (canonical) {
+			/* the list element at this offset: NBLOCKS - its index hops */
+			int idx;
+
+			for (idx = 0; ((idx * 37 + 11) % NBLOCKS) * bs != sqe->off; idx++)
+				;
+			checked++;
+			EXPECT_EQ(NBLOCKS - idx, res)
+				TH_LOG("seed %#llx, SQE %d at %llu", (long long)seed, i,
+				       (unsigned long long)sqe->off);
+			EXPECT_EQ(1000 + NBLOCKS - 1 + 7, self->scratch[1]);
+		}
+		if (_metadata->exit_code)
+			break;
+	}
+	snprintf(line, sizeof(line), "stats: fuzz %d SQEs (seed %#llx): %d results, %d answers checked;",
+		 i, (long long)seed, results, checked);
+	for (k = 1; k < 160; k++)
+		if (errs[k])
+			snprintf(line + strlen(line), sizeof(line) - strlen(line), " %s %d",
+				 strerror(k), errs[k]);
+	TH_LOG("%s", line);
+	EXPECT_LT(0, checked);
+
+	/* registration calls on a second ring, then one that must work */
+	sock = socket(AF_UNIX, SOCK_STREAM, 0);
+	ASSERT_LE(0, sock);
+	ASSERT_EQ(0, io_uring_queue_init(4, &other, 0));
+	for (i = 0; i < iters / 4; i++) {
+		int op = FUZZ_PICK(&x, IORING_REGISTER_BPF_CHAIN, IORING_UNREGISTER_BPF_CHAIN,
+				   IORING_REGISTER_BPF_CHAIN_UPDATE) % 64;
+		struct io_uring_bpf_chain_update up;
+		void *arg = &reg;
+
+		for (k = 0; k < 4; k++)
+			fds[k] = FUZZ_PICK(&x, self->progs[0], self->progs[1], -1, sock,
+					   other.ring_fd, 12345, -2);
+		memset(&reg, 0, sizeof(reg));
+		reg.prog_fds = FUZZ_PICK(&x, (uintptr_t)fds, (uintptr_t)fds, 0, 8);
+		reg.nr = FUZZ_PICK(&x, 1, 2, 4, 0, 1 << 20);
+		reg.max_hops = FUZZ_PICK(&x, 0, 0, 1, 256, 1 << 16, 1 << 20);
+		if (fuzz_next(&x) % 16 == 0)
+			reg.resv[fuzz_next(&x) % 2] = fuzz_next(&x);
+		if (op == IORING_REGISTER_BPF_CHAIN_UPDATE) {
+			up = (struct io_uring_bpf_chain_update) {
+				.offset = FUZZ_PICK(&x, 0, 1, 3, ~0U),
+				.nr = FUZZ_PICK(&x, 1, 2, 4, 0, ~0U),
+				.prog_fds = FUZZ_PICK(&x, (uintptr_t)fds, (uintptr_t)fds, 0),
+			};
+			arg = &up;
+		}
+		if (fuzz_next(&x) % 16 == 0)
+			arg = NULL;
+		res = syscall(__NR_io_uring_register, other.ring_fd, op, arg,
+			      (unsigned int)FUZZ_PICK(&x, 1, 1, 0, 2)) ? -errno : 0;
+		switch (-res) {
+		case 0: case EINVAL: case EFAULT: case EBADF: case EBUSY: case ENXIO:
+		case ENOMEM: case EOVERFLOW:
+			break;
+		default:
+			EXPECT_EQ(0, res) TH_LOG("seed %#llx, register op %d", (long long)seed, op);
+		}
+	}
+	unregister_progs(&other);
+	ASSERT_EQ(0, io_uring_register_files(&other, &self->fd, 1));
+	ASSERT_EQ(0, register_progs(&other, self->progs, 2, 0));
+	c = chain_from(self->buf, self->bs, self->scratch, 0);
+	EXPECT_EQ(NBLOCKS, run_chain(&other, &c));
+	io_uring_queue_exit(&other);
+	close(sock);
+}
+
+/*
  * The driver tier: on NVMe, the driver runs the program when a hop's read
  * completes and sends the next read itself.  These chains use a walker
  * that also checks a tag every block of the file carries: a block of
@@ -1123,6 +1308,173 @@ TEST_F_TIMEOUT(driver, layout_changes_race_chains, 600)
 	}
 }
 
+/*
+ * A hostile program: unless the block starts with the secret in scratch[3]
+ * (then it stops with result 1), it asks for scratch[0] next, then moves
+ * scratch[0] by scratch[1] and multiplies scratch[1] by scratch[2].  So it
+ * can stride past the end of the file, jump anywhere, bounce between two
+ * blocks or point at itself.
+ */
+static const struct bpf_insn hostile_prog[] = {
+	BPF_LDX_MEM(BPF_W, BPF_REG_2, BPF_REG_1, CTX(data)),
+	BPF_LDX_MEM(BPF_W, BPF_REG_3, BPF_REG_1, CTX(data_end)),
+	BPF_MOV64_REG(BPF_REG_4, BPF_REG_2),
+	BPF_ALU64_IMM(BPF_ADD, BPF_REG_4, 8),
+	BPF_JMP_REG(BPF_JLE, BPF_REG_4, BPF_REG_3, 2),
+	BPF_MOV64_IMM(BPF_REG_0, -EBADMSG),
+	BPF_EXIT_INSN(),
+	BPF_LDX_MEM(BPF_DW, BPF_REG_5, BPF_REG_2, 0),
+	BPF_LDX_MEM(BPF_W, BPF_REG_6, BPF_REG_1, CTX(scratch)),
+	BPF_LDX_MEM(BPF_DW, BPF_REG_7, BPF_REG_6, 24),
+	BPF_JMP_REG(BPF_JNE, BPF_REG_5, BPF_REG_7, 4),
+	BPF_MOV64_IMM(BPF_REG_5, 1),
+	BPF_STX_MEM(BPF_W, BPF_REG_1, BPF_REG_5, CTX(result)),
+	BPF_MOV64_IMM(BPF_REG_0, BPF_IO_CHAIN_DONE),
+	BPF_EXIT_INSN(),
+	BPF_LDX_MEM(BPF_DW, BPF_REG_5, BPF_REG_6, 0),
+	BPF_STX_MEM(BPF_DW, BPF_REG_1, BPF_REG_5, CTX(next_offset)),
+	BPF_LDX_MEM(BPF_DW, BPF_REG_7, BPF_REG_6, 8),
+	BPF_ALU64_REG(BPF_ADD, BPF_REG_5, BPF_REG_7),
+	BPF_STX_MEM(BPF_DW, BPF_REG_6, BPF_REG_5, 0),
+	BPF_LDX_MEM(BPF_DW, BPF_REG_8, BPF_REG_6, 16),
+	BPF_ALU64_REG(BPF_MUL, BPF_REG_7, BPF_REG_8),
+	BPF_STX_MEM(BPF_DW, BPF_REG_6, BPF_REG_7, 8),
+	BPF_MOV64_IMM(BPF_REG_0, BPF_IO_CHAIN_NEXT),
+	BPF_EXIT_INSN(),
+};
+
+/* Writes 0xab over the whole scratch area, whatever the SQE asked for. */
+static const struct bpf_insn scratch_filler[] = {
+	BPF_LDX_MEM(BPF_W, BPF_REG_6, BPF_REG_1, CTX(scratch)),
+	BPF_MOV64_IMM(BPF_REG_7, 0),
+	BPF_LD_IMM64(BPF_REG_8, 0xababababababababULL),
+	BPF_JMP_IMM(BPF_JGE, BPF_REG_7, BPF_IO_CHAIN_SCRATCH_SIZE, 4),
+	BPF_MOV64_REG(BPF_REG_2, BPF_REG_6),
+	BPF_ALU64_REG(BPF_ADD, BPF_REG_2, BPF_REG_7),
+	BPF_STX_MEM(BPF_DW, BPF_REG_2, BPF_REG_8, 0),
+	BPF_JMP_IMM(BPF_JA, 0, 0, -5),
+	BPF_MOV64_IMM(BPF_REG_0, BPF_IO_CHAIN_DONE),
+	BPF_EXIT_INSN(),
+};
+
+/* A chain of program @slot from offset 0 of fixed file @file: result, hops. */
+static int hostile_run(struct io_uring *ring, void *buf, int file, int slot,
+		       __u64 *scratch, long *hops)
+{
+	struct io_uring_sqe *sqe = io_uring_get_sqe(ring);
+	struct io_uring_cqe *cqe;
+	long before = ring_hops(ring);
+	int res;
+
+	io_uring_prep_rw(IORING_OP_BPF_CHAIN, sqe, file, buf, DRV_BS, 0);
+	sqe->flags = IOSQE_FIXED_FILE;
+	sqe->bpf_chain_prog = slot;
+	sqe->bpf_chain_scratch = (uintptr_t)scratch;
+	sqe->bpf_chain_scratch_len = 4 * sizeof(__u64);
+	if (io_uring_submit(ring) != 1 || io_uring_wait_cqe(ring, &cqe))
+		return -EPIPE;
+	res = cqe->res;
+	io_uring_cqe_seen(ring, cqe);
+	*hops = ring_hops(ring) - before;
+	return res;
+}
+
+/*
+ * Hostile programs get their documented errors, and none of them reads a
+ * byte the file does not own: a file of secrets is written right after the
+ * chains' file (on a file system its blocks follow the file's on disk),
+ * and a chain that reached one would say so.  The same program finds the
+ * secret at once when pointed at the secrets' file, so the check can fail.
+ */
+TEST_F(driver, hostile_programs)
+{
+	const __u64 size = (__u64)NBLOCKS * DRV_BS;
+	static const struct {
+		__u64 next, step, mult;
+		int res;
+		long hops;
+		const char *what;
+	} cases[] = {
+		{ DRV_BS, DRV_BS, 1, -ERANGE, NBLOCKS, "every block, then past EOF" },
+		{ NBLOCKS * DRV_BS, 0, 0, -ERANGE, 1, "the block right after EOF" },
+		{ (NBLOCKS + 8) * DRV_BS, DRV_BS, 1, -ERANGE, 1, "where the secrets lie" },
+		{ -(__u64)DRV_BS, 0, 0, -ERANGE, 1, "a negative offset" },
+		{ 1ULL << 62, 0, 0, -ERANGE, 1, "far past EOF" },
+		{ DRV_BS + 8, 0, 0, -EINVAL, 1, "an unaligned offset" },
+		{ DRV_BS, DRV_BS, -1ULL, -ELOOP, 256, "two blocks, back and forth" },
+		{ 0, 0, 0, -ELOOP, 256, "itself" },
+	};
+	int fds[2] = { self->fd, -1 }, progs[2], sfd = -1;
+	__u64 scratch[64], magic;
+	char secrets[300];
+	struct io_uring ring;
+	unsigned int i;
+	long hops;
+	void *buf;
+
+	ASSERT_EQ(0, posix_memalign(&buf, 4096, DRV_BS));
+	ASSERT_EQ(8, getrandom(&magic, 8, 0));
+	magic |= 1;
+	if (!variant->dev) {
+		snprintf(secrets, sizeof(secrets), "%s.secrets", self->path);
+		sfd = open(secrets, O_CREAT | O_TRUNC | O_RDWR, 0600);
+		ASSERT_LE(0, sfd);
+		for (i = 0; i < DRV_BS / 8; i++)
+			((__u64 *)buf)[i] = magic;
+		for (i = 0; i < 2 * NBLOCKS; i++)
+			ASSERT_EQ(DRV_BS, pwrite(sfd, buf, DRV_BS, (off_t)i * DRV_BS));
+		ASSERT_EQ(0, fsync(sfd));
+		fds[1] = open(secrets, O_RDONLY | (variant->o_direct ? O_DIRECT : 0));
+		ASSERT_LE(0, fds[1]);
+	}
+	progs[0] = prog_load(BPF_PROG_TYPE_IO_CHAIN, hostile_prog, ARRAY_SIZE(hostile_prog));
+	ASSERT_LE(0, progs[0]);
+	progs[1] = prog_load(BPF_PROG_TYPE_IO_CHAIN, scratch_filler, ARRAY_SIZE(scratch_filler));
+	ASSERT_LE(0, progs[1]) TH_LOG("scratch_filler: %s", strerror(errno));
+	ASSERT_EQ(0, io_uring_queue_init(4, &ring, 0));
+	ASSERT_EQ(0, io_uring_register_files(&ring, fds, fds[1] < 0 ? 1 : 2));
+	ASSERT_EQ(0, register_progs(&ring, progs, 2, 0));
+
+	for (i = 0; i < ARRAY_SIZE(cases); i++) {
+		scratch[0] = cases[i].next;
+		scratch[1] = cases[i].step;
+		scratch[2] = cases[i].mult;
+		scratch[3] = magic;
+		EXPECT_EQ(cases[i].res, hostile_run(&ring, buf, 0, 0, scratch, &hops))
+			TH_LOG("%s", cases[i].what);
+		EXPECT_EQ(cases[i].hops, hops) TH_LOG("%s", cases[i].what);
+	}
+	EXPECT_EQ(size, (__u64)lseek(self->fd, 0, SEEK_END));
+	if (fds[1] >= 0) {
+		scratch[0] = 0;
+		scratch[3] = magic;
+		EXPECT_EQ(1, hostile_run(&ring, buf, 1, 0, scratch, &hops))
+			TH_LOG("the program cannot see the secrets");
+	}
+
+	/*
+	 * A program that fills the whole scratch area: the SQE's 32 bytes
+	 * come back filled, the rest of the caller's buffer is untouched.
+	 */
+	memset(scratch, 0x11, sizeof(scratch));
+	EXPECT_EQ(0, hostile_run(&ring, buf, 0, 1, scratch, &hops));
+	EXPECT_EQ(1, hops);
+	for (i = 0; i < 4; i++)
+		EXPECT_EQ(0xababababababababULL, scratch[i]);
+	for (; i < ARRAY_SIZE(scratch); i++)
+		EXPECT_EQ(0x1111111111111111ULL, scratch[i]) TH_LOG("scratch[%u]", i);
+
+	io_uring_queue_exit(&ring);
+	close(progs[0]);
+	close(progs[1]);
+	if (fds[1] >= 0) {
+		close(fds[1]);
+		close(sfd);
+		unlink(secrets);
+	}
+	free(buf);
+}
+
 /* Interrupts taken so far by nvme0's I/O queues, -1 if none are listed. */
 static long nvme_io_interrupts(void)
 {
@@ -1191,6 +1543,290 @@ TEST_F(driver, iopoll_ring)
 		EXPECT_GT(want / 4, nvme_io_interrupts() - irqs);
 	}
 	io_uring_queue_exit(&ring);
+}
+
+/*
+ * Faults in the middle of chains, injected on the second NVMe controller
+ * (serial "bpfchain-faults", a raw disk nothing else uses, so a failed
+ * I/O there cannot hurt a file system): nvme's fault injection fails the
+ * completion of one hop, fail_io_timeout loses one, fail_make_request
+ * fails the submission of one.  Each knob's "space" lets FAULT_HOP - 1
+ * hops through, so the fault hits the middle of the chain, and "times"
+ * read back as 0 proves it fired.  After each, the same disk must give the
+ * right answer again.
+ */
+#define FAULT_HOP	5
+
+FIXTURE(faults) {
+	struct io_uring ring;
+	int ring_ok;
+	char disk[32];		/* nvmeXn1 */
+	char nvme_knobs[96];	/* its nvme fault_inject directory */
+	int fd;
+	int prog;
+	__u64 tag;
+	void *blk;
+};
+
+static int knob_write(const char *dir, const char *name, long val)
+{
+	char path[160];
+	int fd, ret;
+
+	snprintf(path, sizeof(path), "%s/%s", dir, name);
+	fd = open(path, O_WRONLY);
+	if (fd < 0)
+		return -errno;
+	ret = dprintf(fd, "%ld\n", val) > 0 ? 0 : -errno;
+	close(fd);
+	return ret;
+}
+
+static long knob_read(const char *dir, const char *name)
+{
+	char path[160];
+	long val = -1000;
+	FILE *f;
+
+	snprintf(path, sizeof(path), "%s/%s", dir, name);
+	f = fopen(path, "r");
+	if (!f)
+		return -1000;
+	if (fscanf(f, "%ld", &val) != 1)
+		val = -1000;
+	fclose(f);
+	return val;
+}
+
+/* Fail once, after @space units (calls, or bytes for fail_make_request). */
+static int fault_arm(const char *dir, long space)
+{
+	return knob_write(dir, "probability", 100) ?:
+	       knob_write(dir, "interval", 1) ?:
+	       knob_write(dir, "verbose", 1) ?:
+	       knob_write(dir, "space", space) ?:
+	       knob_write(dir, "times", 1);
+}
+
+static void fault_disarm(const char *dir)
+{
+	knob_write(dir, "times", 0);
+	knob_write(dir, "probability", 0);
+}
+
+/* Echo @val into /sys/block/<disk>/@name. */
+static int disk_knob(const char *disk, const char *name, long val)
+{
+	char dir[64];
+
+	snprintf(dir, sizeof(dir), "/sys/block/%s", disk);
+	return knob_write(dir, name, val);
+}
+
+FIXTURE_SETUP(faults)
+{
+	static struct drv_chain first;
+	char path[64], serial[64];
+	int i, ret;
+	FILE *f;
+
+	self->fd = -1;
+	for (i = 0; i < 8 && !self->disk[0]; i++) {
+		snprintf(path, sizeof(path), "/sys/class/nvme/nvme%d/serial", i);
+		f = fopen(path, "r");
+		if (!f)
+			continue;
+		if (fgets(serial, sizeof(serial), f) && !strcmp(serial, "bpfchain-faults\n"))
+			snprintf(self->disk, sizeof(self->disk), "nvme%dn1", i);
+		fclose(f);
+	}
+	if (!self->disk[0])
+		SKIP(return, "no NVMe controller with serial bpfchain-faults (rig/vm-run adds it)");
+	snprintf(self->nvme_knobs, sizeof(self->nvme_knobs),
+		 "/sys/kernel/debug/%s/fault_inject", self->disk);
+	if (access(self->nvme_knobs, W_OK) || access("/sys/kernel/debug/fail_io_timeout", W_OK) ||
+	    access("/sys/kernel/debug/fail_make_request", W_OK))
+		SKIP(return, "needs CONFIG_FAULT_INJECTION_DEBUG_FS, FAIL_IO_TIMEOUT, FAIL_MAKE_REQUEST");
+	ret = io_uring_queue_init(16, &self->ring, 0);
+	ASSERT_EQ(0, ret);
+	self->ring_ok = 1;
+	self->prog = prog_load(BPF_PROG_TYPE_IO_CHAIN, tagged_walker,
+			       ARRAY_SIZE(tagged_walker));
+	ASSERT_LE(0, self->prog) TH_LOG("IO_CHAIN program: %s", strerror(errno));
+	ASSERT_EQ(8, getrandom(&self->tag, 8, 0));
+	self->tag |= 1;
+	ASSERT_EQ(0, posix_memalign(&self->blk, 4096, DRV_BS));
+
+	snprintf(path, sizeof(path), "/dev/%s", self->disk);
+	self->fd = open(path, O_RDWR | O_DIRECT);
+	ASSERT_LE(0, self->fd) TH_LOG("%s: %s", path, strerror(errno));
+	ASSERT_EQ(0, write_all(self->fd, self->blk, self->tag));
+	ASSERT_EQ(0, fsync(self->fd));
+	ASSERT_EQ(0, io_uring_register_files(&self->ring, &self->fd, 1));
+	ASSERT_EQ(0, register_progs(&self->ring, &self->prog, 1, 0));
+	/* a first chain builds the block map, without faults */
+	ASSERT_EQ(NBLOCKS, drv_run(&self->ring, &first, 0, self->tag));
+}
+
+FIXTURE_TEARDOWN(faults)
+{
+	if (self->disk[0]) {
+		fault_disarm(self->nvme_knobs);
+		fault_disarm("/sys/kernel/debug/fail_io_timeout");
+		fault_disarm("/sys/kernel/debug/fail_make_request");
+		disk_knob(self->disk, "io-timeout-fail", 0);
+		disk_knob(self->disk, "make-it-fail", 0);
+	}
+	if (self->fd >= 0)
+		close(self->fd);
+	if (self->ring_ok)
+		io_uring_queue_exit(&self->ring);
+}
+
+/*
+ * One chain from list element 0 on @ring, @flags in the SQE: its result,
+ * and in *hops how many hops of @counter it took.
+ */
+static int fault_chain(struct io_uring *ring, __u32 flags, const char *counter,
+		       __u64 tag, long *hops)
+{
+	static struct drv_chain c;
+	struct io_uring_cqe *cqe;
+	struct io_uring_sqe *sqe;
+	long before = ring_counter(ring, counter);
+	int res;
+
+	sqe = io_uring_get_sqe(ring);
+	drv_prep(sqe, &c, 0, tag);
+	sqe->bpf_chain_flags = flags;
+	if (io_uring_submit(ring) != 1 || io_uring_wait_cqe(ring, &cqe))
+		return -EPIPE;
+	res = cqe->res;
+	io_uring_cqe_seen(ring, cqe);
+	*hops = ring_counter(ring, counter) - before;
+	if (res == NBLOCKS && !drv_correct(&c, res))
+		return -EBADMSG;	/* a wrong answer */
+	return res;
+}
+
+/* Every ring the chains use here: 0 = interrupts, 1 = IOPOLL. */
+static int fault_ring(struct __test_metadata *_metadata, FIXTURE_DATA(faults) *self,
+		      int polled, struct io_uring *ring)
+{
+	if (!polled)
+		return 0;
+	if (io_uring_queue_init(16, ring, IORING_SETUP_IOPOLL))
+		return -1;
+	EXPECT_EQ(0, io_uring_register_files(ring, &self->fd, 1));
+	EXPECT_EQ(0, register_progs(ring, &self->prog, 1, 0));
+	return 0;
+}
+
+/*
+ * The device fails hop FAULT_HOP with an internal error (no retry): the
+ * chain ends with -EIO after FAULT_HOP - 1 hops, in the driver tier on an
+ * interrupt-driven queue and on a poll queue, and in the generic tier.
+ */
+TEST_F(faults, device_error_mid_chain)
+{
+	static const struct {
+		int polled;
+		__u32 flags;
+		const char *counter;
+	} cases[] = {
+		{ 0, 0, "BpfChainHopsDriver" },
+		{ 1, 0, "BpfChainHopsDriver" },
+		{ 0, IORING_BPF_CHAIN_GENERIC, "BpfChainHopsGeneric" },
+	};
+	struct io_uring poll, *ring;
+	long hops, errs;
+	unsigned int i;
+
+	ASSERT_EQ(0, knob_write(self->nvme_knobs, "status", 0x6));
+	ASSERT_EQ(0, knob_write(self->nvme_knobs, "dont_retry", 1));
+	for (i = 0; i < ARRAY_SIZE(cases); i++) {
+		ring = cases[i].polled ? &poll : &self->ring;
+		ASSERT_EQ(0, fault_ring(_metadata, self, cases[i].polled, ring));
+		/* the IOPOLL ring's first chain builds its map: no fault yet */
+		ASSERT_EQ(NBLOCKS, fault_chain(ring, cases[i].flags, cases[i].counter,
+					       self->tag, &hops));
+		errs = ring_field(ring, "BpfChainErrors", "read");
+		ASSERT_EQ(0, fault_arm(self->nvme_knobs, FAULT_HOP));
+		EXPECT_EQ(-EIO, fault_chain(ring, cases[i].flags, cases[i].counter,
+					    self->tag, &hops)) TH_LOG("case %u", i);
+		EXPECT_EQ(FAULT_HOP - 1, hops) TH_LOG("case %u", i);
+		EXPECT_EQ(0, knob_read(self->nvme_knobs, "times")) TH_LOG("the fault did not fire");
+		EXPECT_EQ(errs + 1, ring_field(ring, "BpfChainErrors", "read"));
+		fault_disarm(self->nvme_knobs);
+		/* the device still works */
+		EXPECT_EQ(NBLOCKS, fault_chain(ring, cases[i].flags, cases[i].counter,
+					       self->tag, &hops)) TH_LOG("case %u", i);
+		EXPECT_EQ(NBLOCKS, hops);
+		if (cases[i].polled)
+			io_uring_queue_exit(ring);
+	}
+}
+
+/*
+ * The completion of hop FAULT_HOP is lost (fail_io_timeout): the request
+ * times out, nvme-pci aborts it and then resets the controller, and the
+ * block layer retries the hop as it retries any I/O the reset cancelled.
+ * The chain then goes on and gives the right answer, having waited for
+ * the timeouts, with every hop in the driver.
+ */
+TEST_F_TIMEOUT(faults, lost_completion_mid_chain, 240)
+{
+	const char *knobs = "/sys/kernel/debug/fail_io_timeout";
+	struct io_uring poll, *ring;
+	struct timespec t0, t1;
+	long hops;
+	int polled;
+
+	ASSERT_EQ(0, disk_knob(self->disk, "queue/io_timeout", 1000));
+	ASSERT_EQ(0, disk_knob(self->disk, "io-timeout-fail", 1));
+	for (polled = 0; polled < 2; polled++) {
+		ring = polled ? &poll : &self->ring;
+		ASSERT_EQ(0, fault_ring(_metadata, self, polled, ring));
+		ASSERT_EQ(NBLOCKS, fault_chain(ring, 0, "BpfChainHopsDriver", self->tag, &hops));
+		ASSERT_EQ(0, fault_arm(knobs, FAULT_HOP));
+		clock_gettime(CLOCK_MONOTONIC, &t0);
+		EXPECT_EQ(NBLOCKS, fault_chain(ring, 0, "BpfChainHopsDriver", self->tag, &hops))
+			TH_LOG("polled %d", polled);
+		clock_gettime(CLOCK_MONOTONIC, &t1);
+		EXPECT_EQ(NBLOCKS, hops);
+		EXPECT_EQ(0, knob_read(knobs, "times")) TH_LOG("the fault did not fire");
+		/* the lost hop waited for at least one timeout */
+		EXPECT_LE(1, t1.tv_sec - t0.tv_sec) TH_LOG("polled %d", polled);
+		fault_disarm(knobs);
+		EXPECT_EQ(NBLOCKS, fault_chain(ring, 0, "BpfChainHopsDriver", self->tag, &hops));
+		if (polled)
+			io_uring_queue_exit(ring);
+	}
+}
+
+/*
+ * The submission of a hop's bio fails (fail_make_request): in the generic
+ * tier, where every hop is a new bio, at hop FAULT_HOP; in the driver
+ * tier, where only the first hop is submitted as a bio, at once.
+ */
+TEST_F(faults, submission_error)
+{
+	const char *knobs = "/sys/kernel/debug/fail_make_request";
+	long hops;
+
+	ASSERT_EQ(0, disk_knob(self->disk, "make-it-fail", 1));
+	ASSERT_EQ(0, fault_arm(knobs, (long)FAULT_HOP * DRV_BS));
+	EXPECT_EQ(-EIO, fault_chain(&self->ring, IORING_BPF_CHAIN_GENERIC,
+				    "BpfChainHopsGeneric", self->tag, &hops));
+	EXPECT_EQ(FAULT_HOP - 1, hops);
+	EXPECT_EQ(0, knob_read(knobs, "times")) TH_LOG("the fault did not fire");
+	ASSERT_EQ(0, fault_arm(knobs, DRV_BS));
+	EXPECT_EQ(-EIO, fault_chain(&self->ring, 0, "BpfChainHopsDriver", self->tag, &hops));
+	EXPECT_EQ(0, hops);
+	EXPECT_EQ(0, knob_read(knobs, "times")) TH_LOG("the fault did not fire");
+	fault_disarm(knobs);
+	EXPECT_EQ(NBLOCKS, fault_chain(&self->ring, 0, "BpfChainHopsDriver", self->tag, &hops));
+	EXPECT_EQ(NBLOCKS, hops);
 }
 
 TEST_HARNESS_MAIN
