@@ -2,8 +2,11 @@
 # target first makes sure the Debian packages are there (rig/deps.sh).
 SUBDIRS := linux-patches rig progs liburing-ext fio-engine bench selftests
 
+# user space, against the series' uapi headers (build/obj/usr/include)
+USERSPACE = for d in $(SUBDIRS); do $(MAKE) -s -C $$d all $(1) || exit 1; done
+
 all: kernel
-	@for d in $(SUBDIRS); do $(MAKE) -s -C $$d all || exit 1; done
+	@$(call USERSPACE)
 
 deps:
 	@rig/deps.sh
@@ -13,6 +16,24 @@ kernel: deps
 
 test: all
 	@rig/test-all
+
+# The debug kernel: linux-patches/debug.config (KASAN, kmemleak, lockdep,
+# debugobjects, fault injection) on top of the usual config, objects in
+# build/obj-debug, from the same tree as make kernel.
+DEBUG_OBJ := $(CURDIR)/build/obj-debug
+kernel-debug: deps
+	@KOBJ=$(DEBUG_OBJ) KCONFIG_EXTRA=$(CURDIR)/linux-patches/debug.config rig/kernel.sh build
+
+# make test's suite with every guest booting the debug kernel, logs in
+# build/tests-debug.  KASAN and kmemleak under emulation are slow: longer
+# timeouts (override with BPFCHAIN_VM_TIMEOUT, BPFCHAIN_TEST_TIMEOUT).  User
+# space takes build/obj's uapi headers, or the debug build's when there is
+# no build/obj (the same series either way).
+test-debug: kernel-debug
+	@$(call USERSPACE,$(if $(wildcard build/obj/usr/include/linux/bpf.h),,KHDR=$(DEBUG_OBJ)/usr/include KOBJ=$(DEBUG_OBJ)))
+	@BPFCHAIN_KERNEL=$(DEBUG_OBJ)/arch/x86/boot/bzImage BPFCHAIN_TESTS=$(CURDIR)/build/tests-debug \
+		BPFCHAIN_VM_TIMEOUT=$${BPFCHAIN_VM_TIMEOUT:-10800} BPFCHAIN_TEST_TIMEOUT=$${BPFCHAIN_TEST_TIMEOUT:-1200} \
+		rig/test-all
 
 # The Figure 3 benchmark, in one boot: build/bench/results.{csv,md}, fig3.png
 bench: all
@@ -45,6 +66,6 @@ list-subdirs:
 
 clean:
 	@for d in $(SUBDIRS); do $(MAKE) -s -C $$d clean; done
-	rm -rf build/obj build/tests build/vm
+	rm -rf build/obj build/obj-debug build/tests build/tests-debug build/vm
 
-.PHONY: all deps kernel test bench demo vm export checkpatch check-series list-subdirs clean
+.PHONY: all deps kernel kernel-debug test test-debug bench demo vm export checkpatch check-series list-subdirs clean
