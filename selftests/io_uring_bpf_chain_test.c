@@ -1,14 +1,16 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
- * IORING_OP_BPF_CHAIN, generic tier: registration, chains over linked
- * blocks on every kind of file the guest has, and every error the opcode
- * documents.  Each chain's hops are counted in the ring's fdinfo, and the
- * tests check those counters, so a chain that did not run in the kernel
- * cannot pass.
+ * IORING_OP_BPF_CHAIN: registration, chains over linked blocks on every
+ * kind of file the guest has, and every error the opcode documents; the
+ * NVMe driver tier; and hardening: a fuzzer, stress, hostile programs,
+ * faults injected mid-chain and an unprivileged user.  Each chain's hops
+ * are counted in the ring's fdinfo, and the tests check those counters, so
+ * a chain that did not run in the kernel cannot pass.
  *
  * Variants use the mount points of the bpfchain test guest (/mnt/nvme:
- * ext4 on NVMe, /mnt/nvme-xfs, /mnt/vblk: ext4 on virtio-blk) and skip
- * where they are missing; /tmp is always tested.
+ * ext4 on NVMe, /mnt/nvme-xfs, /mnt/vblk: ext4 on virtio-blk, a second
+ * NVMe controller for faults) and skip where they are missing; /tmp is
+ * always tested.
  *
  * The files are lists of blocks: each block starts with the offset of the
  * next one (~0 ends the list) and a value.  The program walks the list and
@@ -706,6 +708,76 @@ TEST_F(chain, unregister_and_exit_with_chains_in_flight)
 }
 
 /*
+ * What a user without privileges can do.  Loading an IO_CHAIN program
+ * needs CAP_BPF (CAP_SYS_ADMIN), like every program type that is not a
+ * socket filter; a program fd, once loaded, is a capability: whoever holds
+ * it may register it with a ring.  A chain reads only through a file the
+ * user opened for reading, so it reads nothing the user could not read
+ * with pread(2).  The steps run in a child that is nobody, with no
+ * capability; its exit code says which step failed.
+ */
+static int unprivileged_steps(const char *path, const char *secret, int prog,
+			      int o_direct, int bs)
+{
+	const struct bpf_insn done[] = {
+		BPF_MOV64_IMM(BPF_REG_0, BPF_IO_CHAIN_DONE),
+		BPF_EXIT_INSN(),
+	};
+	__u64 scratch[2] = { 7, 0 };
+	struct io_uring ring;
+	struct chain c;
+	int fds[2];
+	void *buf;
+
+	if (setresgid(65534, 65534, 65534) || setresuid(65534, 65534, 65534))
+		return 10;
+	if (prog_load(BPF_PROG_TYPE_IO_CHAIN, done, ARRAY_SIZE(done)) != -1 || errno != EPERM)
+		return 11;	/* loaded a program */
+	if (open(secret, O_RDONLY) != -1 || errno != EACCES)
+		return 12;	/* opened a file it may not read */
+	fds[0] = open(path, O_RDONLY | (o_direct ? O_DIRECT : 0));
+	fds[1] = open(path, O_PATH);
+	if (fds[0] < 0 || fds[1] < 0 || posix_memalign(&buf, 4096, 8192))
+		return 13;
+	if (io_uring_queue_init(4, &ring, 0) || io_uring_register_files(&ring, fds, 2))
+		return 14;
+	if (register_progs(&ring, &prog, 1, 0))
+		return 15;	/* could not register a program fd it was given */
+	c = chain_from(buf, bs, scratch, 0);
+	if (run_chain(&ring, &c) != NBLOCKS || scratch[1] != 1000 + NBLOCKS - 1 + 7)
+		return 16;	/* no right answer from its read-only file */
+	c.fixed = 1;
+	if (run_chain(&ring, &c) != -EBADF)
+		return 17;	/* read through an O_PATH descriptor */
+	io_uring_queue_exit(&ring);
+	return 0;
+}
+
+TEST_F(chain, unprivileged_user)
+{
+	char secret[300];
+	int status, fd;
+	pid_t pid;
+
+	if (getuid() != 0)
+		SKIP(return, "needs root to drop privileges");
+	snprintf(secret, sizeof(secret), "%s.secret", self->path);
+	fd = open(secret, O_CREAT | O_TRUNC | O_WRONLY, 0600);
+	ASSERT_LE(0, fd);
+	close(fd);
+	ASSERT_EQ(0, chmod(self->path, 0644));
+	pid = fork();
+	ASSERT_LE(0, pid);
+	if (pid == 0)
+		_exit(unprivileged_steps(self->path, secret, self->progs[0],
+					 variant->o_direct, self->bs));
+	ASSERT_EQ(pid, waitpid(pid, &status, 0));
+	unlink(secret);
+	ASSERT_TRUE(WIFEXITED(status));
+	EXPECT_EQ(0, WEXITSTATUS(status)) TH_LOG("step %d failed", WEXITSTATUS(status));
+}
+
+/*
  * A bounded fuzzer of the opcode's SQE and of the registration calls: every
  * field gets edge and random values (BPFCHAIN_FUZZ_ITERS SQEs per variant,
  * BPFCHAIN_FUZZ_SEED to replay).  Each SQE must complete once, with a
@@ -1306,6 +1378,226 @@ TEST_F_TIMEOUT(driver, layout_changes_race_chains, 600)
 		EXPECT_LT(driver, ring_counter(&self->ring, "BpfChainHopsDriver"));
 		EXPECT_LT(invalidated, ring_field(&self->ring, "BpfChainMaps", "invalidated"));
 	}
+}
+
+/*
+ * Stress: submitter threads, each with a ring of its own that it tears
+ * down and builds again (interrupts or, with O_DIRECT, IOPOLL), keep
+ * chains in flight in both tiers and cancel some; a meddler thread empties
+ * and refills their program and file slots; on a file system a writer
+ * changes the file's layout.  A ring's life ends with all its chains
+ * reaped, or with the ring closed (its programs unregistered first, or
+ * not) while chains still run.  Every reaped CQE must be the right answer
+ * or a documented errno.  Bounded by STRESS_LIVES ring lives per thread
+ * and BPFCHAIN_STRESS_SECONDS (default 15).
+ */
+#define STRESS_THREADS	3
+#define STRESS_LIVES	30
+#define STRESS_ROUNDS	6
+#define STRESS_CANCEL	1ULL	/* user_data of the cancel SQEs */
+
+struct stress {
+	pthread_mutex_t lock[STRESS_THREADS];
+	int ring_fd[STRESS_THREADS];	/* -1 between lives */
+	int prog, fd, o_direct;
+	__u64 tag;
+	time_t end;
+	/* counts, updated with atomics */
+	int chains, ok, wrong, abandoned, meddled, lives;
+	long hops_driver, hops_generic;
+	int errs[160];
+};
+
+struct stress_arg {
+	struct stress *st;
+	int id;
+};
+
+static bool stress_over(struct stress *st)
+{
+	struct timespec now;
+
+	clock_gettime(CLOCK_MONOTONIC, &now);
+	return now.tv_sec >= __atomic_load_n(&st->end, __ATOMIC_RELAXED);
+}
+
+static void stress_check(struct stress *st, struct drv_chain *c, int res)
+{
+	__atomic_add_fetch(&st->chains, 1, __ATOMIC_RELAXED);
+	if (drv_correct(c, res)) {
+		__atomic_add_fetch(&st->ok, 1, __ATOMIC_RELAXED);
+		return;
+	}
+	switch (-res) {
+	case ERANGE: case ENODATA:	/* the layout changed under the chain */
+	case ECANCELED:			/* cancelled */
+	case ENOENT: case EBADF:	/* a slot the meddler emptied */
+		__atomic_add_fetch(&st->errs[-res], 1, __ATOMIC_RELAXED);
+		return;
+	}
+	__atomic_add_fetch(&st->wrong, 1, __ATOMIC_RELAXED);
+	fprintf(stderr, "# stress: chain from %d: %d, value %lld\n", c->start, res,
+		(long long)c->scratch[1]);
+}
+
+/* One life of a ring; false when it could not be set up. */
+static bool stress_life(struct stress *st, int id, unsigned int *seed)
+{
+	/* never freed: a ring closed with chains in flight may still write them */
+	struct drv_chain *c = calloc(DRV_BATCH, sizeof(*c));
+	unsigned int flags = st->o_direct && rand_r(seed) % 2 ? IORING_SETUP_IOPOLL : 0;
+	int round, i, n, end = rand_r(seed) % 3;
+	struct io_uring_sqe *sqe;
+	struct io_uring_cqe *cqe;
+	struct io_uring ring;
+
+	if (!c || io_uring_queue_init(2 * DRV_BATCH, &ring, flags))
+		return false;
+	if (io_uring_register_files(&ring, &st->fd, 1) ||
+	    register_progs(&ring, &st->prog, 1, 0)) {
+		io_uring_queue_exit(&ring);
+		return false;
+	}
+	pthread_mutex_lock(&st->lock[id]);
+	st->ring_fd[id] = ring.ring_fd;
+	pthread_mutex_unlock(&st->lock[id]);
+
+	for (round = 0; round < STRESS_ROUNDS; round++) {
+		for (i = 0; i < DRV_BATCH; i++) {
+			sqe = io_uring_get_sqe(&ring);
+			drv_prep(sqe, &c[i], rand_r(seed) % NBLOCKS, st->tag);
+			if (rand_r(seed) % 2)
+				sqe->bpf_chain_flags = IORING_BPF_CHAIN_GENERIC;
+		}
+		n = DRV_BATCH;
+		if (rand_r(seed) % 4 == 0) {
+			io_uring_prep_cancel64(io_uring_get_sqe(&ring),
+					       (uintptr_t)&c[rand_r(seed) % DRV_BATCH], 0);
+			n++;
+		}
+		if (io_uring_submit(&ring) != n)
+			break;
+		/* the last round of a life that ends abruptly is not reaped */
+		if (round == STRESS_ROUNDS - 1 && end) {
+			__atomic_add_fetch(&st->abandoned, DRV_BATCH, __ATOMIC_RELAXED);
+			break;
+		}
+		for (i = 0; i < n; i++) {
+			if (io_uring_wait_cqe(&ring, &cqe))
+				break;
+			if (cqe->user_data != STRESS_CANCEL)
+				stress_check(st, (struct drv_chain *)(uintptr_t)cqe->user_data,
+					     cqe->res);
+			io_uring_cqe_seen(&ring, cqe);
+		}
+	}
+	pthread_mutex_lock(&st->lock[id]);
+	st->ring_fd[id] = -1;
+	pthread_mutex_unlock(&st->lock[id]);
+	__atomic_add_fetch(&st->hops_driver, ring_counter(&ring, "BpfChainHopsDriver"),
+			   __ATOMIC_RELAXED);
+	__atomic_add_fetch(&st->hops_generic, ring_counter(&ring, "BpfChainHopsGeneric"),
+			   __ATOMIC_RELAXED);
+	if (end == 1)
+		unregister_progs(&ring);
+	io_uring_queue_exit(&ring);
+	__atomic_add_fetch(&st->lives, 1, __ATOMIC_RELAXED);
+	return true;
+}
+
+static void *stress_submitter(void *arg)
+{
+	struct stress_arg *a = arg;
+	unsigned int seed = 100 + a->id;
+	int life;
+
+	for (life = 0; life < STRESS_LIVES && !stress_over(a->st); life++)
+		if (!stress_life(a->st, a->id, &seed))
+			break;
+	return NULL;
+}
+
+/* Empties and refills the program and file slots of the live rings. */
+static void *stress_meddler(void *arg)
+{
+	struct stress *st = arg;
+	unsigned int seed = 7;
+	int id, empty = -1;
+	struct io_uring r;
+
+	while (!stress_over(st) && __atomic_load_n(&st->lives, __ATOMIC_RELAXED) <
+	       STRESS_THREADS * STRESS_LIVES) {
+		id = rand_r(&seed) % STRESS_THREADS;
+		pthread_mutex_lock(&st->lock[id]);
+		if (st->ring_fd[id] >= 0) {
+			r.ring_fd = st->ring_fd[id];
+			if (rand_r(&seed) % 2)
+				update_progs(&r, 0, rand_r(&seed) % 2 ? &empty : &st->prog, 1);
+			else
+				io_uring_register_files_update(&r, 0, rand_r(&seed) % 2 ?
+							       &empty : &st->fd, 1);
+			st->meddled++;
+		}
+		pthread_mutex_unlock(&st->lock[id]);
+		usleep(1000);
+	}
+	return NULL;
+}
+
+TEST_F_TIMEOUT(driver, stress, 300)
+{
+	struct stress st = {
+		.prog = self->prog, .fd = self->fd, .o_direct = variant->o_direct,
+		.tag = self->tag,
+	};
+	struct drv_writer w = {
+		.path = self->path, .fd = self->wfd, .blk = self->blk, .tag = self->tag,
+	};
+	pthread_t threads[STRESS_THREADS], meddler, writer;
+	struct stress_arg args[STRESS_THREADS];
+	struct timespec now;
+	char line[400];
+	int i;
+
+	clock_gettime(CLOCK_MONOTONIC, &now);
+	st.end = now.tv_sec + fuzz_env("BPFCHAIN_STRESS_SECONDS", 15);
+	for (i = 0; i < STRESS_THREADS; i++) {
+		pthread_mutex_init(&st.lock[i], NULL);
+		st.ring_fd[i] = -1;
+	}
+	if (!variant->dev)
+		ASSERT_EQ(0, pthread_create(&writer, NULL, drv_writer, &w));
+	ASSERT_EQ(0, pthread_create(&meddler, NULL, stress_meddler, &st));
+	for (i = 0; i < STRESS_THREADS; i++) {
+		args[i] = (struct stress_arg){ .st = &st, .id = i };
+		ASSERT_EQ(0, pthread_create(&threads[i], NULL, stress_submitter, &args[i]));
+	}
+	for (i = 0; i < STRESS_THREADS; i++)
+		pthread_join(threads[i], NULL);
+	__atomic_store_n(&st.end, 0, __ATOMIC_RELAXED);
+	pthread_join(meddler, NULL);
+	if (!variant->dev) {
+		__atomic_store_n(&w.stop, 1, __ATOMIC_RELEASE);
+		pthread_join(writer, NULL);
+	}
+
+	snprintf(line, sizeof(line),
+		 "stats: stress: %d ring lives, %d chains reaped: %d answers, %d wrong; %d left running at close; hops %ld driver, %ld generic; %d slot changes, %d layout changes;",
+		 st.lives, st.chains, st.ok, st.wrong, st.abandoned, st.hops_driver,
+		 st.hops_generic, st.meddled, w.ops);
+	for (i = 1; i < 160; i++)
+		if (st.errs[i])
+			snprintf(line + strlen(line), sizeof(line) - strlen(line), " %s %d",
+				 strerror(i), st.errs[i]);
+	TH_LOG("%s", line);
+	EXPECT_EQ(0, st.wrong);
+	EXPECT_EQ(0, w.err);
+	EXPECT_LT(STRESS_THREADS, st.lives);
+	EXPECT_LT(0, st.ok);
+	EXPECT_LT(0, st.meddled);
+	/* both tiers ran: the driver's only on NVMe */
+	EXPECT_LT(0, st.hops_generic);
+	EXPECT_EQ(!!variant->driver, st.hops_driver > 0);
 }
 
 /*
