@@ -918,8 +918,10 @@ TEST_F_TIMEOUT(chain, fuzz_sqes_and_registration, 600)
 		if (_metadata->exit_code)
 			break;
 	}
-	snprintf(line, sizeof(line), "stats: fuzz %d SQEs (seed %#llx): %d results, %d answers checked;",
-		 i, (long long)seed, results, checked);
+	snprintf(line, sizeof(line),
+		 "stats: %s%s, ring flags %#x: %d SQEs (seed %#llx): %d results, %d answers checked;",
+		 variant->dir, variant->loop ? " (loop)" : "", variant->ring_flags, i,
+		 (long long)seed, results, checked);
 	for (k = 1; k < 160; k++)
 		if (errs[k])
 			snprintf(line + strlen(line), sizeof(line) - strlen(line), " %s %d",
@@ -1604,8 +1606,8 @@ TEST_F_TIMEOUT(driver, stress, 300)
 	}
 
 	snprintf(line, sizeof(line),
-		 "stats: stress: %d ring lives, %d chains reaped: %d answers, %d wrong; %d left running at close; hops %ld driver, %ld generic; %d slot changes, %d layout changes;",
-		 st.lives, st.chains, st.ok, st.wrong, st.abandoned, st.hops_driver,
+		 "stats: %s: %d ring lives, %d chains reaped: %d answers, %d wrong; %d left running at close; hops %ld driver, %ld generic; %d slot changes, %d layout changes;",
+		 variant->dev ?: variant->dir, st.lives, st.chains, st.ok, st.wrong, st.abandoned, st.hops_driver,
 		 st.hops_generic, st.meddled, w.ops);
 	for (i = 1; i < 160; i++)
 		if (st.errs[i])
@@ -1719,7 +1721,8 @@ TEST_F(driver, hostile_programs)
 		{ bs, bs, -1ULL, -ELOOP, 256, "two blocks, back and forth" },
 		{ 0, 0, 0, -ELOOP, 256, "itself" },
 	};
-	int fds[2] = { self->fd, -1 }, progs[2], sfd = -1;
+	int fds[2] = { self->fd, -1 }, progs[2], sfd = -1, res, right = 0, found = 0;
+	long total = 0;
 	__u64 scratch[64], magic;
 	char secrets[300];
 	struct io_uring ring;
@@ -1755,9 +1758,12 @@ TEST_F(driver, hostile_programs)
 		scratch[1] = cases[i].step;
 		scratch[2] = cases[i].mult;
 		scratch[3] = magic;
-		EXPECT_EQ(cases[i].res, hostile_run(&ring, buf, 0, 0, scratch, &hops))
-			TH_LOG("%s", cases[i].what);
+		res = hostile_run(&ring, buf, 0, 0, scratch, &hops);
+		EXPECT_EQ(cases[i].res, res) TH_LOG("%s", cases[i].what);
 		EXPECT_EQ(cases[i].hops, hops) TH_LOG("%s", cases[i].what);
+		right += res == cases[i].res && hops == cases[i].hops;
+		found += res == 1;
+		total += hops;
 	}
 	if (fds[1] >= 0) {
 		scratch[0] = 0;
@@ -1777,6 +1783,8 @@ TEST_F(driver, hostile_programs)
 		EXPECT_EQ(0xababababababababULL, scratch[i]);
 	for (; i < ARRAY_SIZE(scratch); i++)
 		EXPECT_EQ(0x1111111111111111ULL, scratch[i]) TH_LOG("scratch[%u]", i);
+	TH_LOG("stats: %s: %u hostile chains (%ld hops): %d with the documented errno, %d reached a secret",
+	       variant->dev ?: variant->dir, (unsigned int)ARRAY_SIZE(cases), total, right, found);
 
 	io_uring_queue_exit(&ring);
 	close(progs[0]);
@@ -2053,6 +2061,7 @@ TEST_F(faults, device_error_mid_chain)
 		{ 0, IORING_BPF_CHAIN_GENERIC, "BpfChainHopsGeneric" },
 	};
 	struct io_uring poll, *ring;
+	int res, ended = 0;
 	long hops, errs;
 	unsigned int i;
 
@@ -2066,10 +2075,11 @@ TEST_F(faults, device_error_mid_chain)
 					       self->tag, &hops));
 		errs = ring_field(ring, "BpfChainErrors", "read");
 		ASSERT_EQ(0, fault_arm(self->nvme_knobs, FAULT_HOP));
-		EXPECT_EQ(-EIO, fault_chain(ring, cases[i].flags, cases[i].counter,
-					    self->tag, &hops)) TH_LOG("case %u", i);
+		res = fault_chain(ring, cases[i].flags, cases[i].counter, self->tag, &hops);
+		EXPECT_EQ(-EIO, res) TH_LOG("case %u", i);
 		EXPECT_EQ(FAULT_HOP - 1, hops) TH_LOG("case %u", i);
 		EXPECT_EQ(0, knob_read(self->nvme_knobs, "times")) TH_LOG("the fault did not fire");
+		ended += res == -EIO && hops == FAULT_HOP - 1;
 		EXPECT_EQ(errs + 1, ring_field(ring, "BpfChainErrors", "read"));
 		fault_disarm(self->nvme_knobs);
 		/* the device still works */
@@ -2079,6 +2089,8 @@ TEST_F(faults, device_error_mid_chain)
 		if (cases[i].polled)
 			io_uring_queue_exit(ring);
 	}
+	TH_LOG("stats: %s: %u device errors injected at hop %d, %d chains ended -EIO there",
+	       self->disk, (unsigned int)ARRAY_SIZE(cases), FAULT_HOP, ended);
 }
 
 /*
@@ -2093,8 +2105,8 @@ TEST_F_TIMEOUT(faults, lost_completion_mid_chain, 240)
 	const char *knobs = "/sys/kernel/debug/fail_io_timeout";
 	struct io_uring poll, *ring;
 	struct timespec t0, t1;
-	long hops;
-	int polled;
+	int polled, res, answered = 0;
+	long hops, waited[2];
 
 	ASSERT_EQ(0, disk_knob(self->disk, "queue/io_timeout", 1000));
 	ASSERT_EQ(0, disk_knob(self->disk, "io-timeout-fail", 1));
@@ -2104,9 +2116,11 @@ TEST_F_TIMEOUT(faults, lost_completion_mid_chain, 240)
 		ASSERT_EQ(NBLOCKS, fault_chain(ring, 0, "BpfChainHopsDriver", self->tag, &hops));
 		ASSERT_EQ(0, fault_arm(knobs, FAULT_HOP));
 		clock_gettime(CLOCK_MONOTONIC, &t0);
-		EXPECT_EQ(NBLOCKS, fault_chain(ring, 0, "BpfChainHopsDriver", self->tag, &hops))
-			TH_LOG("polled %d", polled);
+		res = fault_chain(ring, 0, "BpfChainHopsDriver", self->tag, &hops);
 		clock_gettime(CLOCK_MONOTONIC, &t1);
+		EXPECT_EQ(NBLOCKS, res) TH_LOG("polled %d", polled);
+		answered += res == NBLOCKS;
+		waited[polled] = t1.tv_sec - t0.tv_sec;
 		EXPECT_EQ(NBLOCKS, hops);
 		EXPECT_EQ(0, knob_read(knobs, "times")) TH_LOG("the fault did not fire");
 		/* the lost hop waited for at least one timeout */
@@ -2116,6 +2130,8 @@ TEST_F_TIMEOUT(faults, lost_completion_mid_chain, 240)
 		if (polled)
 			io_uring_queue_exit(ring);
 	}
+	TH_LOG("stats: %s: 2 completions lost at hop %d (interrupt, poll queue): %d chains answered after %ld s and %ld s",
+	       self->disk, FAULT_HOP, answered, waited[0], waited[1]);
 }
 
 /*
@@ -2126,21 +2142,28 @@ TEST_F_TIMEOUT(faults, lost_completion_mid_chain, 240)
 TEST_F(faults, submission_error)
 {
 	const char *knobs = "/sys/kernel/debug/fail_make_request";
+	int res, failed = 0;
 	long hops;
 
 	ASSERT_EQ(0, disk_knob(self->disk, "make-it-fail", 1));
 	ASSERT_EQ(0, fault_arm(knobs, (long)FAULT_HOP * DRV_BS));
-	EXPECT_EQ(-EIO, fault_chain(&self->ring, IORING_BPF_CHAIN_GENERIC,
-				    "BpfChainHopsGeneric", self->tag, &hops));
+	res = fault_chain(&self->ring, IORING_BPF_CHAIN_GENERIC, "BpfChainHopsGeneric",
+			  self->tag, &hops);
+	EXPECT_EQ(-EIO, res);
 	EXPECT_EQ(FAULT_HOP - 1, hops);
 	EXPECT_EQ(0, knob_read(knobs, "times")) TH_LOG("the fault did not fire");
+	failed += res == -EIO && hops == FAULT_HOP - 1;
 	ASSERT_EQ(0, fault_arm(knobs, DRV_BS));
-	EXPECT_EQ(-EIO, fault_chain(&self->ring, 0, "BpfChainHopsDriver", self->tag, &hops));
+	res = fault_chain(&self->ring, 0, "BpfChainHopsDriver", self->tag, &hops);
+	EXPECT_EQ(-EIO, res);
 	EXPECT_EQ(0, hops);
 	EXPECT_EQ(0, knob_read(knobs, "times")) TH_LOG("the fault did not fire");
+	failed += res == -EIO && hops == 0;
 	fault_disarm(knobs);
 	EXPECT_EQ(NBLOCKS, fault_chain(&self->ring, 0, "BpfChainHopsDriver", self->tag, &hops));
 	EXPECT_EQ(NBLOCKS, hops);
+	TH_LOG("stats: %s: 2 bio submissions failed (generic tier at hop %d, driver tier at the first): %d chains ended -EIO there",
+	       self->disk, FAULT_HOP, failed);
 }
 
 TEST_HARNESS_MAIN
