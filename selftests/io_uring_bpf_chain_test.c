@@ -799,12 +799,24 @@ static __u64 fuzz_next(__u64 *x)
 	return *x;
 }
 
-/* Mostly the first value (a valid one); else another listed, or anything. */
-#define FUZZ_PICK(x, ...) ({						\
-	const __u64 __v[] = { __VA_ARGS__ };				\
-	__u64 __r = fuzz_next(x);					\
-	__r % 8 ? __v[0] : __r % 16 == 8 ? fuzz_next(x) :		\
-		  __v[fuzz_next(x) % ARRAY_SIZE(__v)]; })
+#define FUZZ_END	0x5eed5eed5eed5eedULL
+
+/* Mostly v[0] (a valid value); else another of v (up to FUZZ_END), or anything. */
+static __u64 fuzz_pick(__u64 *x, const __u64 *v)
+{
+	__u64 r = fuzz_next(x);
+	unsigned int n = 0;
+
+	if (r % 8)
+		return v[0];
+	if (r % 16 == 8)
+		return fuzz_next(x);
+	while (v[n] != FUZZ_END)
+		n++;
+	return v[fuzz_next(x) % n];
+}
+
+#define FUZZ_PICK(x, ...) fuzz_pick(x, (const __u64[]){ __VA_ARGS__, FUZZ_END })
 
 static long fuzz_env(const char *name, long def)
 {
@@ -854,7 +866,8 @@ TEST_F_TIMEOUT(chain, fuzz_sqes_and_registration, 600)
 		memset(sqe, 0, sizeof(*sqe));
 		sqe->opcode = IORING_OP_BPF_CHAIN;
 		flags = FUZZ_PICK(&x, IOSQE_FIXED_FILE, IOSQE_FIXED_FILE | IOSQE_ASYNC,
-				  IOSQE_FIXED_FILE | IOSQE_IO_DRAIN, IOSQE_FIXED_FILE | IOSQE_IO_LINK,
+				  IOSQE_FIXED_FILE | IOSQE_IO_DRAIN,
+				  IOSQE_FIXED_FILE | IOSQE_IO_LINK,
 				  IOSQE_FIXED_FILE | IOSQE_BUFFER_SELECT, 0, 1U << 7);
 		sqe->flags = flags & ~IOSQE_CQE_SKIP_SUCCESS;
 		sqe->fd = FUZZ_PICK(&x, 0, 0, 0, 1, 2, 3, -1, self->fd, self->ring.ring_fd);
@@ -1607,8 +1620,8 @@ TEST_F_TIMEOUT(driver, stress, 300)
 
 	snprintf(line, sizeof(line),
 		 "stats: %s: %d ring lives, %d chains reaped: %d answers, %d wrong; %d left running at close; hops %ld driver, %ld generic; %d slot changes, %d layout changes;",
-		 variant->dev ?: variant->dir, st.lives, st.chains, st.ok, st.wrong, st.abandoned, st.hops_driver,
-		 st.hops_generic, st.meddled, w.ops);
+		 variant->dev ?: variant->dir, st.lives, st.chains, st.ok, st.wrong,
+		 st.abandoned, st.hops_driver, st.hops_generic, st.meddled, w.ops);
 	for (i = 1; i < 160; i++)
 		if (st.errs[i])
 			snprintf(line + strlen(line), sizeof(line) - strlen(line), " %s %d",
@@ -1783,7 +1796,7 @@ TEST_F(driver, hostile_programs)
 		EXPECT_EQ(0xababababababababULL, scratch[i]);
 	for (; i < ARRAY_SIZE(scratch); i++)
 		EXPECT_EQ(0x1111111111111111ULL, scratch[i]) TH_LOG("scratch[%u]", i);
-	TH_LOG("stats: %s: %u hostile chains (%ld hops): %d with the documented errno, %d reached a secret",
+	TH_LOG("stats: %s: %u hostile chains, %ld hops: %d got their errno, %d saw a secret",
 	       variant->dev ?: variant->dir, (unsigned int)ARRAY_SIZE(cases), total, right, found);
 
 	io_uring_queue_exit(&ring);
@@ -1968,7 +1981,7 @@ FIXTURE_SETUP(faults)
 		 "/sys/kernel/debug/%s/fault_inject", self->disk);
 	if (access(self->nvme_knobs, W_OK) || access("/sys/kernel/debug/fail_io_timeout", W_OK) ||
 	    access("/sys/kernel/debug/fail_make_request", W_OK))
-		SKIP(return, "needs CONFIG_FAULT_INJECTION_DEBUG_FS, FAIL_IO_TIMEOUT, FAIL_MAKE_REQUEST");
+		SKIP(return, "needs FAULT_INJECTION_DEBUG_FS, FAIL_IO_TIMEOUT, FAIL_MAKE_REQUEST");
 	ret = io_uring_queue_init(16, &self->ring, 0);
 	ASSERT_EQ(0, ret);
 	self->ring_ok = 1;
@@ -2031,16 +2044,15 @@ static int fault_chain(struct io_uring *ring, __u32 flags, const char *counter,
 	return res;
 }
 
-/* Every ring the chains use here: 0 = interrupts, 1 = IOPOLL. */
-static int fault_ring(struct __test_metadata *_metadata, FIXTURE_DATA(faults) *self,
-		      int polled, struct io_uring *ring)
+/* An IOPOLL ring with the fixture's file and program registered. */
+static int fault_poll_ring(struct io_uring *ring, int fd, int prog)
 {
-	if (!polled)
-		return 0;
 	if (io_uring_queue_init(16, ring, IORING_SETUP_IOPOLL))
 		return -1;
-	EXPECT_EQ(0, io_uring_register_files(ring, &self->fd, 1));
-	EXPECT_EQ(0, register_progs(ring, &self->prog, 1, 0));
+	if (io_uring_register_files(ring, &fd, 1) || register_progs(ring, &prog, 1, 0)) {
+		io_uring_queue_exit(ring);
+		return -1;
+	}
 	return 0;
 }
 
@@ -2068,8 +2080,11 @@ TEST_F(faults, device_error_mid_chain)
 	ASSERT_EQ(0, knob_write(self->nvme_knobs, "status", 0x6));
 	ASSERT_EQ(0, knob_write(self->nvme_knobs, "dont_retry", 1));
 	for (i = 0; i < ARRAY_SIZE(cases); i++) {
-		ring = cases[i].polled ? &poll : &self->ring;
-		ASSERT_EQ(0, fault_ring(_metadata, self, cases[i].polled, ring));
+		ring = &self->ring;
+		if (cases[i].polled) {
+			ring = &poll;
+			ASSERT_EQ(0, fault_poll_ring(ring, self->fd, self->prog));
+		}
 		/* the IOPOLL ring's first chain builds its map: no fault yet */
 		ASSERT_EQ(NBLOCKS, fault_chain(ring, cases[i].flags, cases[i].counter,
 					       self->tag, &hops));
@@ -2111,8 +2126,11 @@ TEST_F_TIMEOUT(faults, lost_completion_mid_chain, 240)
 	ASSERT_EQ(0, disk_knob(self->disk, "queue/io_timeout", 1000));
 	ASSERT_EQ(0, disk_knob(self->disk, "io-timeout-fail", 1));
 	for (polled = 0; polled < 2; polled++) {
-		ring = polled ? &poll : &self->ring;
-		ASSERT_EQ(0, fault_ring(_metadata, self, polled, ring));
+		ring = &self->ring;
+		if (polled) {
+			ring = &poll;
+			ASSERT_EQ(0, fault_poll_ring(ring, self->fd, self->prog));
+		}
 		ASSERT_EQ(NBLOCKS, fault_chain(ring, 0, "BpfChainHopsDriver", self->tag, &hops));
 		ASSERT_EQ(0, fault_arm(knobs, FAULT_HOP));
 		clock_gettime(CLOCK_MONOTONIC, &t0);
@@ -2130,7 +2148,7 @@ TEST_F_TIMEOUT(faults, lost_completion_mid_chain, 240)
 		if (polled)
 			io_uring_queue_exit(ring);
 	}
-	TH_LOG("stats: %s: 2 completions lost at hop %d (interrupt, poll queue): %d chains answered after %ld s and %ld s",
+	TH_LOG("stats: %s: 2 completions lost at hop %d: %d chains answered, after %ld s, %ld s",
 	       self->disk, FAULT_HOP, answered, waited[0], waited[1]);
 }
 
@@ -2162,7 +2180,7 @@ TEST_F(faults, submission_error)
 	fault_disarm(knobs);
 	EXPECT_EQ(NBLOCKS, fault_chain(&self->ring, 0, "BpfChainHopsDriver", self->tag, &hops));
 	EXPECT_EQ(NBLOCKS, hops);
-	TH_LOG("stats: %s: 2 bio submissions failed (generic tier at hop %d, driver tier at the first): %d chains ended -EIO there",
+	TH_LOG("stats: %s: 2 bio submissions failed (hop %d, generic; hop 1, driver): %d -EIO",
 	       self->disk, FAULT_HOP, failed);
 }
 
