@@ -61,7 +61,8 @@ static int range(struct bcdb *db, char **argv, int argc)
 	    (argc == 3 && bc_parse_u64(argv[2], &max)))
 		return usage();
 	do {
-		err = bcdb_btree_range(db, lo, hi, values, max, &r);
+		/* not truncated to 32 bits: past BC_RANGE_MAX means the default */
+		err = bcdb_btree_range(db, lo, hi, values, max > BC_RANGE_MAX ? 0 : max, &r);
 		calls++;
 		blocks += r.blocks;
 		if (err)

@@ -35,11 +35,23 @@ for key in $($mkdb keys "$tmp/t" --absent --count 20); do
 	[ $rc = 1 ] || bad "absent key $key: exit $rc"
 done
 
+# numbers: a digit first, nothing past 2^64 - 1 (found by fuzz_parse: " -1"
+# was 2^64 - 1, "k" was 0, "18446744073709552k" wrapped)
+for num in ' -1' k ' 5' +5 18446744073709552k 0x4000000000000000k; do
+	$lookup "$tmp/t" "$num" > /dev/null 2>&1; rc=$?
+	[ $rc = 2 ] || bad "key '$num': exit $rc, want 2 (usage)"
+done
+$mkdb btree -n k "$tmp/x" 2>/dev/null; [ $? = 2 ] || bad "mkdb -n k: want exit 2"
+$lookup "$tmp/t" 18446744073709551k > /dev/null; [ $? = 1 ] || bad "key 18446744073709551k refused"
+
 # range: the whole tree is every key, in order, in chunks of 56 (or 5)
 $lookup "$tmp/t" range 0 0xffffffffffffffff > "$tmp/all" || bad "range"
 tail -1 "$tmp/all" | grep -q '^count=100000 calls=1786 ' || bad "range summary: $(tail -1 "$tmp/all")"
 $mkdb keys "$tmp/t" --values | sort | awk '{print $2}' > "$tmp/model"
 head -n -1 "$tmp/all" | cmp -s - "$tmp/model" || bad "range values differ from the sorted keys'"
+# a MAX past 2^32 is the default 56, not its low 32 bits
+$lookup "$tmp/t" range 0 0xffffffffffffffff 4294967297 | tail -1 | grep -q '^count=100000 calls=1786 ' ||
+	bad "range MAX 2^32 + 1"
 lo=$(sed -n 500p <($mkdb keys "$tmp/t" | sort)) hi=$(sed -n 520p <($mkdb keys "$tmp/t" | sort))
 $lookup "$tmp/t" range "$lo" "$hi" 5 | tail -1 | grep -q '^count=21 calls=5 ' || bad "range of 21 keys by 5"
 
