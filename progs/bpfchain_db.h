@@ -11,8 +11,9 @@
  *   -EBADMSG   bad magic (superblock, node, bucket or chain block)
  *   -EPROTO    superblock of an unsupported version
  *   -EUCLEAN   header out of range (nkeys/count > capacity, empty internal
- *              node, unexpected level, bad depth/fanout/node size, chain
- *              block of another bucket, keys out of order in a scan)
+ *              node, unexpected level, bad depth/fanout/node size, a depth
+ *              not the root's level + 1, chain block of another bucket,
+ *              keys out of order in a scan)
  *   -EFAULT    child/next/root/head offset 0 or not block-aligned
  *   -ENXIO     block past the end of the file
  *   -ELOOP     more than BC_MAX_HOPS blocks; leaf chain going backwards
@@ -55,7 +56,8 @@ struct bcdb_range {
 	unsigned int blocks;
 };
 
-/* Open and check the superblock.  0 or a negative errno. */
+/* Open and check the superblock (and the root's level against its depth).
+ * 0 or a negative errno. */
 int bcdb_open(struct bcdb *db, const char *path);
 int bcdb_open_fd(struct bcdb *db, int fd);	/* fd stays the caller's */
 void bcdb_close(struct bcdb *db);

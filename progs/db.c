@@ -56,6 +56,9 @@ int bcdb_read_block(struct bcdb *db, uint64_t off, void *buf)
 static int check_btree_super(struct bcdb *db)
 {
 	const struct bc_btree_super *sb = &db->bt;
+	struct bc_btree_node root;
+	ssize_t n;
+	int err;
 
 	if (sb->version != BC_VERSION)
 		return -BC_E_VERSION;
@@ -66,7 +69,23 @@ static int check_btree_super(struct bcdb *db)
 		return -BC_E_CORRUPT;
 	if (sb->fanout < 2 || sb->fanout > BC_BTREE_CAP(sb->node_size))
 		return -BC_E_CORRUPT;
-	return ptr_ok(db, sb->root);
+	err = ptr_ok(db, sb->root);
+	if (err)
+		return err;
+	/*
+	 * Lookups take the root's level from the root, as a program started
+	 * there does; one started at the superblock wants depth - 1.  Refuse
+	 * a superblock whose depth is not the tree's, so that both agree.
+	 * A root with a bad magic is left to the lookups (-EBADMSG there).
+	 */
+	n = pread(db->fd, &root, sizeof(root), sb->root);
+	if (n < 0)
+		return -errno;
+	if ((size_t)n < sizeof(root))
+		return -BC_E_EOF;
+	if (root.magic == BC_BTREE_NODE_MAGIC && root.level != sb->depth - 1)
+		return -BC_E_CORRUPT;
+	return 0;
 }
 
 static int check_hash_super(struct bcdb *db)

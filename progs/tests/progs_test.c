@@ -568,6 +568,20 @@ static void t_corrupt_btree(void)
 	CHECK(bt_build("c", n, ns, 3, seed, 0, &info) == 0, "build");
 	poke32("c", 16, 99);
 	CHECK(bcdb_open(&db, tpath("c")) == -EUCLEAN, "superblock depth");
+	/* a depth that is not the root's level: the reader refuses it at open,
+	 * the program from the superblock at the root (found by fuzz_db) */
+	CHECK(bt_build("c", n, ns, 3, seed, 0, &info) == 0, "build");
+	poke32("c", 16, info.depth - 1);
+	CHECK(bcdb_open(&db, tpath("c")) == -EUCLEAN, "superblock depth one short of the root's");
+	{
+		struct bc_lookup_scratch s = { .key = key };
+		unsigned int hops;
+		int fd = open(tpath("c"), O_RDONLY);
+
+		CHECK(emu_chain(bpfchain_btree_lookup, fd, 0, ns, &s, sizeof(s), &hops) == -EUCLEAN &&
+		      hops == 2, "bpf superblock depth one short of the root's");
+		close(fd);
+	}
 	CHECK(bt_build("c", n, ns, 3, seed, 0, &info) == 0, "build");
 	poke64("c", 32, 100);
 	CHECK(bcdb_open(&db, tpath("c")) == -EFAULT, "superblock root misaligned");
