@@ -102,8 +102,12 @@ static int check_hash_super(struct bcdb *db)
 		return -BC_E_CORRUPT;
 	if (sb->fanout < 1 || sb->fanout > BC_HASH_CAP(sb->block_size))
 		return -BC_E_CORRUPT;
-	/* the last bucket block must be inside the file as well */
-	nbb = (sb->nbuckets + sb->per_block - 1) / sb->per_block;
+	/*
+	 * The last bucket block must be inside the file as well.  Rounded up
+	 * without adding to nbuckets: near 2^64 the sum wraps, nbb comes out
+	 * 0 and lookups would read far outside the file.
+	 */
+	nbb = sb->nbuckets / sb->per_block + !!(sb->nbuckets % sb->per_block);
 	if (nbb > db->file_size / sb->block_size)
 		return -BC_E_EOF;
 	return ptr_ok(db, sb->bucket_off + (nbb - 1) * sb->block_size) ?:

@@ -676,6 +676,12 @@ static void t_corrupt_hash(void)
 	CHECK(h_build("h", n, bs, 0, 0, seed, 0, &info) == 0, "build");
 	poke64("h", 32, 1ULL << 40);
 	CHECK(bcdb_open(&db, tpath("h")) == -ENXIO, "hash superblock bucket_off past EOF");
+	/* nbuckets near 2^64: the count of bucket blocks must not wrap to 0
+	 * and let lookups read far past the end (found by fuzz_db) */
+	CHECK(h_build("h", n, bs, 0, 0, seed, 0, &info) == 0, "build");
+	poke64("h", 24, UINT64_MAX);
+	poke64("h", 32, 2 * bs);
+	CHECK(bcdb_open(&db, tpath("h")) == -ENXIO, "hash superblock nbuckets 2^64 - 1");
 }
 
 /* ------------------------------------------------------------ main */
