@@ -169,7 +169,7 @@ static __always_inline int bc_btree_lower_bound(void *data, void *data_end, __u3
 
 /*
  * The start of every B+-tree hop, shared by lookup and range: the block
- * length, the superblock at hop 0, the node checks and, in an internal node,
+ * length, the superblock at offset 0, the node checks and, in an internal node,
  * the descent toward key.  level and file_size point into the scratch.
  * Returns BPF_IO_CHAIN_NEXT or a negative errno, to be returned as they are,
  * or BC_AT_LEAF with *nkeys set.
@@ -185,7 +185,12 @@ static __always_inline int bc_btree_hop(struct bpf_io_chain *ctx, void *data, vo
 	err = bc_check_len(len);
 	if (err)
 		return err;
-	if (ctx->hop == 0 && data + sizeof(__u64) <= data_end &&
+	/*
+	 * The superblock is block 0 and nothing else: a root holding a copy
+	 * of one is a bad node (-EBADMSG, as the reader says), not a second
+	 * superblock to follow.
+	 */
+	if (ctx->offset == 0 && data + sizeof(__u64) <= data_end &&
 	    *(__u64 *)data == BC_BTREE_MAGIC)
 		return bc_btree_super_hop(ctx, data, data_end, level, file_size);
 	err = bc_btree_node_check(data, data_end, len, *level, &lvl, nkeys);

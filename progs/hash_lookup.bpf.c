@@ -42,8 +42,9 @@ long bpfchain_hash_lookup(struct bpf_io_chain *ctx)
 	key = s->key;
 	stage = s->stage;
 
-	if (stage == BC_HASH_STAGE_START && data + sizeof(__u64) <= data_end &&
-	    *(__u64 *)data == BC_HASH_MAGIC) {
+	/* only block 0 is the superblock (a copy elsewhere is a bad block) */
+	if (stage == BC_HASH_STAGE_START && ctx->offset == 0 &&
+	    data + sizeof(__u64) <= data_end && *(__u64 *)data == BC_HASH_MAGIC) {
 		if ((void *)(sb + 1) > data_end)
 			return -BC_E_ARG;
 		if (sb->version != BC_VERSION)

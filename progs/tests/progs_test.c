@@ -582,6 +582,17 @@ static void t_corrupt_btree(void)
 		      hops == 2, "bpf superblock depth one short of the root's");
 		close(fd);
 	}
+	/* a root holding a copy of the superblock is a bad node, not a second
+	 * superblock for the program to follow (found by fuzz_db) */
+	CHECK(bt_build("c", n, ns, 3, seed, 0, &info) == 0, "build");
+	if (open_db(&db, "c") == 0) {
+		char sb[sizeof(struct bc_btree_super)];
+
+		CHECK(pread(db.fd, sb, sizeof(sb), 0) == sizeof(sb), "reading the superblock");
+		poke("c", db.bt.root, sb, sizeof(sb));
+		lookup_both(&db, key, -EBADMSG, 0, 0, "root holds a superblock");
+		bcdb_close(&db);
+	}
 	CHECK(bt_build("c", n, ns, 3, seed, 0, &info) == 0, "build");
 	poke64("c", 32, 100);
 	CHECK(bcdb_open(&db, tpath("c")) == -EFAULT, "superblock root misaligned");
@@ -682,6 +693,17 @@ static void t_corrupt_hash(void)
 	poke64("h", 24, UINT64_MAX);
 	poke64("h", 32, 2 * bs);
 	CHECK(bcdb_open(&db, tpath("h")) == -ENXIO, "hash superblock nbuckets 2^64 - 1");
+	/* a bucket block holding a copy of the superblock (found by fuzz_db) */
+	CHECK(h_build("h", n, bs, 10, 100, seed, 0, &info) == 0, "build");
+	if (open_db(&db, "h") == 0) {
+		char sb[sizeof(struct bc_hash_super)];
+
+		CHECK(chain_key_of(&db, seed, n, &ck) == 0, "reading the bucket's head");
+		CHECK(pread(db.fd, sb, sizeof(sb), 0) == sizeof(sb), "reading the superblock");
+		poke("h", ck.bucket_block, sb, sizeof(sb));
+		hash_both(&db, ck.key, -EBADMSG, 0, "bucket block holds a superblock");
+		bcdb_close(&db);
+	}
 }
 
 /* ------------------------------------------------------------ main */
