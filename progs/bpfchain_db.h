@@ -17,6 +17,7 @@
  *   -EFAULT    child/next/root/head offset 0 or not block-aligned
  *   -ENXIO     block past the end of the file
  *   -ELOOP     more than BC_MAX_HOPS blocks; leaf chain going backwards
+ *              (a range scan counts the keys below lo as passed)
  *   -EINVAL    caller error, or a bucket block not covering the key's bucket
  *   -EIO etc.  pread(2) failed
  *

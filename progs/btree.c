@@ -134,9 +134,9 @@ int bcdb_btree_range(struct bcdb *db, uint64_t lo, uint64_t hi, uint64_t *values
 {
 	struct bcdb_result res = { 0 };
 	union node_buf nb;
-	uint64_t last = 0, k, next;
+	uint64_t last = lo - 1, k, next;
 	unsigned int i, start;
-	int seen = 0, chained = 0, err;
+	int seen = lo != 0, chained = 0, err;
 
 	memset(r, 0, sizeof(*r));
 	if (db->kind != BCDB_BTREE)
@@ -147,6 +147,11 @@ int bcdb_btree_range(struct bcdb *db, uint64_t lo, uint64_t hi, uint64_t *values
 	r->blocks = res.blocks;
 	if (err)
 		return err;
+	/*
+	 * Keys below lo count as passed: a leaf chain that comes back under lo
+	 * is a loop, not values to return (their resume would go backwards
+	 * and a caller resuming would never finish).
+	 */
 	for (;;) {
 		start = chained ? 0 : lower_bound(&nb.n, lo);
 		for (i = start; i < nb.n.nkeys; i++) {

@@ -35,10 +35,11 @@ long bpfchain_btree_range(struct bpf_io_chain *ctx)
 	if (ctx->scratch_len < BC_RANGE_HDR)
 		return -BC_E_ARG;
 	if (hop == 0) {
+		/* keys below lo count as passed, as in the reader's range scan */
 		s->count = 0;
-		s->flags = 0;
+		s->flags = s->lo ? BC_RANGE_F_SEEN : 0;
 		s->resume = 0;
-		s->last_key = 0;
+		s->last_key = s->lo - 1;
 		s->level = BC_LEVEL_ANY;
 	}
 	s->hops = hop + 1;

@@ -615,10 +615,16 @@ static void t_corrupt_btree(void)
 		close(fd);
 	}
 
-	/* range scans: a leaf chain that goes back, keys out of order, bad next */
-	for (int kind = 0; kind < 4; kind++) {
+	/*
+	 * range scans: a leaf chain that goes back, keys out of order, bad
+	 * next, and a chain that goes back below lo from a leaf with no key
+	 * >= lo (found by fuzz_db: the keys below lo were returned, resume
+	 * went below lo and bpfchain-lookup range never finished)
+	 */
+	for (int kind = 0; kind < 5; kind++) {
 		union { struct bc_btree_node n; char b[BC_BLOCK_MAX]; } nb;
-		uint64_t first, second;
+		uint64_t first, second, lo = 0;
+		uint32_t max = 56;
 
 		CHECK(bt_build("c", n, ns, 3, seed, 0, &info) == 0, "build");
 		if (open_db(&db, "c"))
@@ -632,10 +638,16 @@ static void t_corrupt_btree(void)
 			poke64("c", second + 8, second);
 		else if (kind == 2)	/* two keys of the first leaf swapped */
 			poke64("c", first + 16 + 16, 0);
-		else			/* next misaligned */
+		else if (kind == 3)	/* next misaligned */
 			poke64("c", first + 8, second + 1);
-		err = range_both(&db, 0, UINT64_MAX, 56, values, &r, 0, "range corrupt");
-		CHECK(err == (kind < 2 ? -ELOOP : kind == 2 ? -EUCLEAN : -EFAULT),
+		else {			/* from past the second leaf's keys back to the first */
+			bcdb_read_block(&db, second, nb.b);
+			lo = nb.n.e[nb.n.nkeys - 1].key + 1;
+			max = 1;
+			poke64("c", second + 8, first);
+		}
+		err = range_both(&db, lo, UINT64_MAX, max, values, &r, 0, "range corrupt");
+		CHECK(err == (kind < 2 || kind == 4 ? -ELOOP : kind == 2 ? -EUCLEAN : -EFAULT),
 		      "range corruption %d: %d (%s)", kind, err, bcdb_errname(err));
 		bcdb_close(&db);
 	}
