@@ -14,7 +14,7 @@ pkgs=(
 	# VM rig
 	qemu-system-x86 e2fsprogs xfsprogs fdisk
 	# user space: io_uring, BPF, fio, plots
-	liburing-dev libbpf-dev pkg-config clang llvm bpftool fio jq gnuplot-nox man-db
+	liburing-dev libbpf-dev pkg-config clang libclang-rt-dev llvm bpftool fio jq gnuplot-nox man-db
 	# apt-get source fio
 	dpkg-dev
 )
