@@ -1971,7 +1971,8 @@ FIXTURE_SETUP(faults)
 		f = fopen(path, "r");
 		if (!f)
 			continue;
-		if (fgets(serial, sizeof(serial), f) && !strcmp(serial, "bpfchain-faults\n"))
+		/* the serial is space-padded to its 20 bytes */
+		if (fscanf(f, "%63s", serial) == 1 && !strcmp(serial, "bpfchain-faults"))
 			snprintf(self->disk, sizeof(self->disk), "nvme%dn1", i);
 		fclose(f);
 	}

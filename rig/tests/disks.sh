@@ -19,7 +19,7 @@ if [ -b /dev/nvme0n1p3 ] && ! grep -q "^/dev/nvme0n1p3 " /proc/mounts; then
 else
 	echo "FAIL: /dev/nvme0n1p3 is missing or mounted"; fail=1
 fi
-if [ "$(cat /sys/class/nvme/nvme1/serial 2>/dev/null)" = bpfchain-faults ] &&
+if [ "$(tr -d ' ' < /sys/class/nvme/nvme1/serial 2>/dev/null)" = bpfchain-faults ] &&
    [ -b /dev/nvme1n1 ] && ! grep -q "^/dev/nvme1n1" /proc/mounts; then
 	echo "ok: nvme1n1 is the unmounted fault-injection disk"
 else
