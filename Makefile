@@ -28,7 +28,8 @@ kernel-debug: deps
 # build/tests-debug.  KASAN and kmemleak under emulation are slow: longer
 # timeouts (override with BPFCHAIN_VM_TIMEOUT, BPFCHAIN_TEST_TIMEOUT).  User
 # space takes build/obj's uapi headers, or the debug build's when there is
-# no build/obj (the same series either way).
+# no build/obj (the same series either way).  BPFCHAIN_TEST_ONLY=REGEX keeps
+# only the tests whose names match (rig/test-all).
 test-debug: kernel-debug
 	@$(call USERSPACE,$(if $(wildcard build/obj/usr/include/linux/bpf.h),,KHDR=$(DEBUG_OBJ)/usr/include KOBJ=$(DEBUG_OBJ)))
 	@BPFCHAIN_KERNEL=$(DEBUG_OBJ)/arch/x86/boot/bzImage BPFCHAIN_TESTS=$(CURDIR)/build/tests-debug \
