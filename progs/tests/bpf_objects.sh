@@ -22,7 +22,7 @@ for p in btree_lookup btree_range hash_lookup; do
 		echo "$p: $(grep -cE '^\s+[0-9]+:' "$tmp/$p.dis") instructions"
 	fi
 	clang -target bpf -O2 -g -Wall -Wextra -Werror -I/usr/include/x86_64-linux-gnu \
-		-I"$progs/../liburing-ext/include" -I"$progs" -c "$progs/$p.bpf.c" -o "$tmp/$p.o" ||
+		-I"$progs/../include" -I"$progs" -c "$progs/$p.bpf.c" -o "$tmp/$p.o" ||
 		bad "$p: warnings"
 done
 [ $fail = 0 ] && echo "bpf-objects: pass"

@@ -70,7 +70,7 @@ check() {	# mode compiler order-name includes...
 	tr '|' '\n' <<< "$incs" > "$src"
 	cat "$tmp/body.h" >> "$src"
 	n=$((n + 1))
-	if ! "$cc" -Wall -Wextra -Werror -D_GNU_SOURCE "${flags[@]}" -I"$here/include" \
+	if ! "$cc" -Wall -Wextra -Werror -D_GNU_SOURCE "${flags[@]}" -I"$here/include" -I"$top/include" \
 		-o "$out" "$src" -L"$lib" -luring-ext -lbpf -luring 2> "$out.err"; then
 		echo "FAIL: $mode headers, $cc, $name"
 		head -20 "$out.err"
@@ -101,7 +101,7 @@ for mode in "${modes[@]}"; do
 	flags=()
 	[ "$mode" = patched ] && flags=(-isystem "$khdr")
 	printf '#include "liburing-ext.h"\n#ifdef BPFCHAIN_UAPI_SQE_UNNAMED\nunnamed\n#else\nnamed\n#endif\n' |
-		gcc -E -P "${flags[@]}" -I"$here/include" -x c - 2>/dev/null | grep -x 'named\|unnamed' > "$tmp/which"
+		gcc -E -P "${flags[@]}" -I"$here/include" -I"$top/include" -x c - 2>/dev/null | grep -x 'named\|unnamed' > "$tmp/which"
 	want=unnamed; [ "$mode" = patched ] && want=named
 	n=$((n + 1))
 	[ "$(cat "$tmp/which")" = "$want" ] ||
@@ -114,7 +114,7 @@ for mode in "${modes[@]}"; do
 	[ "$mode" = patched ] && flags=(-isystem "$khdr")
 	printf '#include "bpfchain_uapi.h"\n#include <linux/bpf.h>\nint x = BPF_PROG_TYPE_IO_CHAIN + IORING_OP_BPF_CHAIN;\n' > "$tmp/uapi.c"
 	n=$((n + 1))
-	gcc -Wall -Wextra -Werror "${flags[@]}" -I"$here/include" -c -o "$tmp/uapi.o" "$tmp/uapi.c" ||
+	gcc -Wall -Wextra -Werror "${flags[@]}" -I"$here/include" -I"$top/include" -c -o "$tmp/uapi.o" "$tmp/uapi.c" ||
 		{ echo "FAIL: $mode headers: bpfchain_uapi.h alone"; fails=$((fails + 1)); }
 done
 
