@@ -115,7 +115,14 @@ struct io_uring_ext_bpf_chain_stats {
 	__u64 err_prog;		/* ... by the program's error */
 	__u64 err_loop;		/* ... by the hop limit */
 	__u64 err_offset;	/* ... by a bad next offset */
-	__u64 resv[9];		/* zero; room for later counters */
+	/* the driver tier's, in what were resv[0..5]: 0 when not shown */
+	__u64 hops_driver;	/* blocks read by the driver tier */
+	__u64 handoff_hole;	/* hops handed to the generic tier: a hole */
+	__u64 handoff_boundary;	/* ... a read across two extents */
+	__u64 handoff_stale;	/* ... a block map gone stale */
+	__u64 maps_built;	/* block maps built for the ring's files */
+	__u64 maps_invalidated;	/* ... found stale and dropped */
+	__u64 resv[3];		/* zero; room for later counters */
 };
 
 int io_uring_ext_register_bpf_chain(struct io_uring *ring, const int *prog_fds,

@@ -5,7 +5,13 @@
  *	BpfChainProgs:	3		(only when the ring lock was free)
  *	BpfChainChains:	12
  *	BpfChainHopsGeneric:	96
+ *	BpfChainHopsDriver:	40
+ *	BpfChainHandoffs:	hole=0 boundary=0 stale=1
+ *	BpfChainMaps:	built=2 invalidated=1
  *	BpfChainErrors:	read=0 prog=1 loop=0 offset=0
+ *
+ * The driver tier's three lines are optional (0 when absent: a kernel
+ * without the driver tier); the others are required.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -88,6 +94,15 @@ int io_uring_ext_bpf_chain_stats(struct io_uring *ring,
 		} else if ((v = value_of(line, "BpfChainHopsGeneric"))) {
 			if (!number(v, &st.hops_generic))
 				seen |= HOPS;
+		} else if ((v = value_of(line, "BpfChainHopsDriver"))) {
+			number(v, &st.hops_driver);
+		} else if ((v = value_of(line, "BpfChainHandoffs"))) {
+			field(v, "hole", &st.handoff_hole);
+			field(v, "boundary", &st.handoff_boundary);
+			field(v, "stale", &st.handoff_stale);
+		} else if ((v = value_of(line, "BpfChainMaps"))) {
+			field(v, "built", &st.maps_built);
+			field(v, "invalidated", &st.maps_invalidated);
 		} else if ((v = value_of(line, "BpfChainErrors"))) {
 			if (!field(v, "read", &st.err_read) &&
 			    !field(v, "prog", &st.err_prog) &&

@@ -2,12 +2,14 @@
 /*
  * Description: io_uring_ext_bpf_chain_stats(): every counter moves when
  * the kernel says it should (program table size, chains, generic hops,
- * program errors, hop limit, bad next offset), and the refusals: NULL
- * arguments (-EINVAL), a closed fd (-EBADF), an fd without the counters
- * (-ENOTSUP).
+ * program errors, hop limit, bad next offset; on NVMe (/mnt/nvme) the
+ * driver tier's hops, block maps built and invalidated, a hole handed to
+ * the generic tier), and the refusals: NULL arguments (-EINVAL), a closed
+ * fd (-EBADF), an fd without the counters (-ENOTSUP).
  */
 #include <errno.h>
 #include <fcntl.h>
+#include <linux/falloc.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -43,6 +45,85 @@ static int misaligned_file(void)
 	return fd;
 }
 
+/* One chain of the list from off, IORING_BPF_CHAIN_* flags: the CQE's res. */
+static int chain_flags(struct io_uring *ring, void *buf, __u64 off, unsigned flags)
+{
+	struct io_uring_sqe *sqe = io_uring_get_sqe(ring);
+
+	io_uring_ext_prep_bpf_chain(sqe, 0, buf, BS, off, 0);
+	io_uring_ext_sqe_set_chain_flags(sqe, flags);
+	return t_submit_wait(ring);
+}
+
+/*
+ * On NVMe: the driver tier's hops, the file's block map built once, the
+ * forced generic tier counted apart, then a hole punched in the list's last
+ * block: the map is invalidated and rebuilt, and the driver tier hands the
+ * hole to the generic tier (the zero block links to block 0, back into the
+ * list, until the hop limit).
+ */
+static void driver_tier(int walker)
+{
+	struct io_uring_ext_bpf_chain_stats s0, s;
+	struct io_uring ring;
+	char self[64];
+	__u64 head, last = t_list_offset(BS, NBLOCKS, NBLOCKS - 1);
+	int fd, wfd;
+	void *buf;
+
+	if (access("/mnt/nvme", W_OK)) {
+		printf("/mnt/nvme not there: driver tier counters not checked\n");
+		return;
+	}
+	t_ring(&ring, 8, 0);
+	fd = t_list_file("/mnt/nvme", BS, NBLOCKS, 1, &head);
+	snprintf(self, sizeof(self), "/proc/self/fd/%d", fd);
+	wfd = open(self, O_WRONLY);
+	if (wfd < 0 || posix_memalign(&buf, 4096, BS))
+		t_fail("reopening the list file for writing");
+	if (io_uring_register_files(&ring, &fd, 1))
+		t_fail("io_uring_register_files");
+	T_EQ(0, io_uring_ext_register_bpf_chain(&ring, &walker, 1, 64), "register");
+
+	s0 = get(&ring);
+	T_EQ(NBLOCKS, chain_flags(&ring, buf, head, 0), "driver tier chain");
+	s = get(&ring);
+	T_EQ(s0.hops_driver + NBLOCKS, s.hops_driver, "hops_driver");
+	T_EQ(s0.hops_generic, s.hops_generic, "hops_generic unchanged");
+	T_EQ(s0.maps_built + 1, s.maps_built, "maps_built");
+
+	s0 = s;
+	T_EQ(NBLOCKS, chain_flags(&ring, buf, head, IORING_BPF_CHAIN_GENERIC), "generic chain");
+	s = get(&ring);
+	T_EQ(s0.hops_generic + NBLOCKS, s.hops_generic, "forced generic: hops_generic");
+	T_EQ(s0.hops_driver, s.hops_driver, "forced generic: hops_driver unchanged");
+	T_EQ(s0.maps_built, s.maps_built, "the map is kept");
+
+	s0 = s;
+	if (fallocate(wfd, FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE, last, BS))
+		t_fail("punching a hole: %s", strerror(errno));
+	T_EQ(-ELOOP, chain_flags(&ring, buf, head, 0), "a chain through the hole");
+	s = get(&ring);
+	T_EQ(s0.maps_invalidated + 1, s.maps_invalidated, "maps_invalidated after the punch");
+	T_EQ(s0.maps_built + 1, s.maps_built, "the map rebuilt");
+	T_EQ(1, s.handoff_hole > s0.handoff_hole, "handoff_hole");
+	T_EQ(s0.hops_driver + s0.hops_generic + 64, s.hops_driver + s.hops_generic,
+	     "64 hops in the two tiers");
+	T_EQ(1, s.hops_driver > s0.hops_driver && s.hops_generic > s0.hops_generic,
+	     "hops in both tiers");
+	T_EQ(s0.err_loop + 1, s.err_loop, "err_loop");
+	printf("driver tier: hops %llu driver %llu generic, maps built %llu invalidated %llu, "
+	       "handoffs hole %llu boundary %llu stale %llu\n",
+	       (unsigned long long)s.hops_driver, (unsigned long long)s.hops_generic,
+	       (unsigned long long)s.maps_built, (unsigned long long)s.maps_invalidated,
+	       (unsigned long long)s.handoff_hole, (unsigned long long)s.handoff_boundary,
+	       (unsigned long long)s.handoff_stale);
+	io_uring_queue_exit(&ring);
+	close(wfd);
+	close(fd);
+	free(buf);
+}
+
 int main(int argc, char *argv[])
 {
 	struct io_uring_ext_bpf_chain_stats s0, s;
@@ -68,7 +149,10 @@ int main(int argc, char *argv[])
 	T_EQ(0, s0.chains, "chains");
 	T_EQ(0, s0.hops_generic, "hops");
 	T_EQ(0, s0.err_read + s0.err_prog + s0.err_loop + s0.err_offset, "errors");
-	for (i = 0; i < 9; i++)
+	T_EQ(0, s0.hops_driver + s0.handoff_hole + s0.handoff_boundary + s0.handoff_stale,
+	     "driver tier counters");
+	T_EQ(0, s0.maps_built + s0.maps_invalidated, "maps");
+	for (i = 0; i < 3; i++)
 		T_EQ(0, s0.resv[i], "resv");
 
 	progs[0] = walker;
@@ -84,6 +168,8 @@ int main(int argc, char *argv[])
 	T_EQ(s0.chains + 1, s.chains, "chains after a chain");
 	T_EQ(s0.hops_generic + NBLOCKS - 2, s.hops_generic, "hops after a chain");
 	T_EQ(0, s.err_read + s.err_prog + s.err_loop + s.err_offset, "no errors");
+	/* tmpfs: no block device, no map, the generic tier only */
+	T_EQ(0, s.hops_driver + s.maps_built, "tmpfs: driver hops and maps");
 
 	s0 = s;
 	T_EQ(-EUCLEAN, t_chain(&ring, buf, BS, head, 1, NULL, 0), "program error");
@@ -133,6 +219,7 @@ int main(int argc, char *argv[])
 	close(pipefd[1]);
 
 	io_uring_queue_exit(&ring);
+	driver_tier(walker);
 	io_uring_ext_bpf_chain_close(obj);
 	close(files[0]);
 	close(files[1]);
