@@ -2,16 +2,19 @@
 # Guest test: a misuse of the engine gives its one-line error and a
 # non-zero exit, never a crash.
 #   error-case.sh CASE
-# CASE: bad-option bad-mode missing-file wrong-bs
-#       pread-fixedbufs verify-corrupt-user verify-corrupt-chain
-#       verify-corrupt-pread
+# CASE: bad-option bad-mode missing-file wrong-bs pread-moved
+#       unlink-user unlink-psync verify-crc32c
+#       verify-corrupt-user verify-corrupt-chain verify-corrupt-psync
+# (-psync cases run the bpf_chain_psync engine, the others bpf_chain.)
 # Exit 0 pass, 1 fail, 77 skip.
 set -u
 here=$(cd "$(dirname "$0")/.." && pwd)
 top=$(cd "$here/.." && pwd)
 case=$1
 dir=${BC_DIR:-/mnt/nvme}
-engine=${BC_ENGINE:-$top/build/fio-engine/bpf_chain.so}
+engines=${BC_ENGINE_DIR:-$top/build/fio-engine}
+engine=$engines/bpf_chain.so
+case $case in *-psync) engine=$engines/bpf_chain_psync.so;; esac
 
 [ -f "$engine" ] || { echo "FAIL: $engine missing (make -C fio-engine)"; exit 1; }
 if [ "$dir" = /mnt/nvme ] && ! mountpoint -q "$dir"; then
@@ -25,6 +28,7 @@ tree=$dir/bc-depth6.db
 base=(--name=err --ioengine=external:"$engine" --rw=randread --direct=1 --norandommap)
 need_chain=0
 out_json=0
+keep=		# a tree the job must leave as it was
 
 # expect: fio arguments after --ioengine, then the pattern of the one line
 case $case in
@@ -36,9 +40,20 @@ missing-file)	args=(--filename="$dir/bc-missing.db" --bs=512 --io_size=51200)
 		want="^bpf_chain: err: $dir/bc-missing.db: no such tree file";;
 wrong-bs)	args=(--filename="$tree" --bs=4096 --io_size=409600)
 		want="^bpf_chain: err: $tree has 512-byte nodes: set bs=512";;
-pread-fixedbufs) args=(--filename="$tree" --bs=512 --io_size=51200 --mode=pread --fixedbufs=1)
-		want="^bpf_chain: err: fixedbufs: mode=pread reads with pread\(2\) and has no ring";;
-verify-corrupt-user|verify-corrupt-chain|verify-corrupt-pread)
+pread-moved)	args=(--filename="$tree" --bs=512 --io_size=51200 --mode=pread)
+		want="^bpf_chain: err: mode=pread is a synchronous engine of its own now: ioengine=external:$engines/bpf_chain_psync.so$";;
+unlink-user|unlink-psync)
+		# fio deletes the job's files at the end with unlink=1: refused
+		# at init, and the tree is still there, unchanged
+		cp "$dir/bc-depth1.db" "$dir/bc-unlink.db" || exit 1
+		keep=$dir/bc-unlink.db
+		args=(--filename="$keep" --bs=4096 --io_size=40960 --unlink=1)
+		[ "$case" = unlink-user ] && args+=(--mode=user)
+		want="^bpf_chain(_psync)?: err: unlink=1 would delete the tree file: the engine never deletes a tree, drop it$";;
+verify-crc32c)	# fio's verify= checks data fio wrote: refused, pointing at verify_lookups
+		args=(--filename="$tree" --bs=512 --io_size=51200 --mode=user --verify=crc32c)
+		want="^bpf_chain: err: verify= checks data fio wrote, .*: use verify_lookups=1";;
+verify-corrupt-user|verify-corrupt-chain|verify-corrupt-psync)
 		# one leaf value changed on disk: the reader reads the same bytes,
 		# but the value is not the one mkdb wrote, so verify_lookups fails
 		# the I/O with EIO (fio error 5); every key of the 200 is looked up
@@ -47,8 +62,9 @@ verify-corrupt-user|verify-corrupt-chain|verify-corrupt-pread)
 			dd of="$dir/bc-corrupt.db" bs=1 seek=$((4096 + 16 + 16 * 7 + 8)) conv=notrunc status=none
 		sync
 		args=(--filename="$dir/bc-corrupt.db" --bs=4096 --io_size=819200 --rw=read
-		      --mode=${case#verify-corrupt-} --verify_lookups=1)
-		want="^bpf_chain: err: .*: lookup of key 0x[0-9a-f]* differs from the pread reader \(value not the one mkdb wrote\)"
+		      --verify_lookups=1)
+		[ "$case" = verify-corrupt-psync ] || args+=(--mode=${case#verify-corrupt-})
+		want="^bpf_chain(_psync)?: err: .*: lookup of key 0x[0-9a-f]* differs from the pread reader \(value not the one mkdb wrote\)"
 		[ "$case" = verify-corrupt-chain ] && need_chain=1
 		out_json=1;;
 *)		echo "FAIL: unknown case $case"; exit 1;;
@@ -58,6 +74,10 @@ fio --output-format=json --output="$work/out.json" "${base[@]}" "${args[@]}" 2> 
 rc=$?
 cat "$work/err"
 rm -f "$dir/bc-corrupt.db"
+if [ -n "$keep" ]; then
+	cmp -s "$dir/bc-depth1.db" "$keep" || { echo "FAIL: $case: $keep was deleted or changed"; rm -f "$keep"; exit 1; }
+	rm -f "$keep"
+fi
 if [ $need_chain = 1 ] && grep -q "has no IORING_OP_BPF_CHAIN" "$work/err"; then
 	echo "SKIP: the running kernel has no IORING_OP_BPF_CHAIN"; exit 77
 fi
@@ -67,7 +87,7 @@ fi
 if ! grep -Eq "$want" "$work/err"; then
 	echo "FAIL: $case: stderr lacks: $want"; exit 1
 fi
-lines=$(grep -c '^bpf_chain:' "$work/err")
+lines=$(grep -Ec '^bpf_chain(_psync)?:' "$work/err")
 if [ "$lines" -gt 1 ]; then
 	echo "FAIL: $case: $lines engine error lines, want one"; exit 1
 fi

@@ -15,9 +15,12 @@ job=$1
 dir=${BC_DIR:-/mnt/nvme}
 n=${BC_LOOKUPS:-2000}
 export BC_ENGINE=${BC_ENGINE:-$top/build/fio-engine/bpf_chain.so}
+export BC_ENGINE_PSYNC=${BC_ENGINE_PSYNC:-$top/build/fio-engine/bpf_chain_psync.so}
 name=$(basename "$job" .fio)
 
-[ -f "$BC_ENGINE" ] || { echo "FAIL: $BC_ENGINE missing (make -C fio-engine)"; exit 1; }
+for e in "$BC_ENGINE" "$BC_ENGINE_PSYNC"; do
+	[ -f "$e" ] || { echo "FAIL: $e missing (make -C fio-engine)"; exit 1; }
+done
 if [ "$dir" = /mnt/nvme ] && ! mountpoint -q "$dir"; then
 	echo "SKIP: $dir is not mounted (run in the guest: rig/vm-run)"; exit 77
 fi
