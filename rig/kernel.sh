@@ -117,12 +117,47 @@ cmd_config() {
 	echo "$want" > "$obj/.bpfchain-config"
 }
 
+# make_progress LOG WHAT make-args...: make -C build/linux O=$obj with its
+# output in LOG, and a line every 30 s (BPFCHAIN_PROGRESS_SECS) while it
+# runs: kbuild steps done (CC, LD, ...), of how many the last complete
+# build took ($obj/.build-steps; "~" as it is an estimate), and the last
+# one.  Returns make's status.
+make_progress() {
+	local log=$1 what=$2 every=${BPFCHAIN_PROGRESS_SECS:-30} pid rc est='' n last t0=$SECONDS next
+	shift 2
+	[ -s "$obj/.build-steps" ] && est=$(cat "$obj/.build-steps")
+	make -C "$src" O="$obj" -j"$(nproc)" "$@" > "$log" 2>&1 &
+	pid=$!
+	next=$((SECONDS + every))
+	while kill -0 "$pid" 2>/dev/null; do
+		sleep 1
+		[ "$SECONDS" -ge "$next" ] || continue
+		next=$((SECONDS + every))
+		n=$(grep -c '^  [A-Z]' "$log" || true)
+		last=$(grep '^  [A-Z]' "$log" | tail -1 | tr -s ' ' | sed 's/^ //' || true)
+		if [ -n "$est" ] && [ "$est" -gt 0 ]; then
+			echo "kernel: $what: $((SECONDS - t0)) s, $n of ~$est steps ($((n * 100 / est)) %), last: $last"
+		else
+			echo "kernel: $what: $((SECONDS - t0)) s, $n steps (CC, LD, ...) done, last: $last"
+		fi
+	done
+	rc=0
+	wait "$pid" || rc=$?
+	if [ "$rc" = 0 ]; then
+		n=$(grep -c '^  [A-Z]' "$log" || true)
+		# an incremental build says nothing about a full one
+		[ -z "$est" ] || [ "$n" -gt $((est / 2)) ] && echo "$n" > "$obj/.build-steps"
+		echo "kernel: $what: done in $((SECONDS - t0)) s, $n steps"
+	fi
+	return "$rc"
+}
+
 cmd_build() {
 	local log=$obj/build.log
 	cmd_tree
 	cmd_config
-	echo "kernel: building $obj/arch/x86/boot/bzImage (log: $log)"
-	if ! make -C "$src" O="$obj" -j"$(nproc)" bzImage headers > "$log" 2>&1; then
+	echo "kernel: building $obj/arch/x86/boot/bzImage (log: $log; a line every ${BPFCHAIN_PROGRESS_SECS:-30} s)"
+	if ! make_progress "$log" "bzImage" bzImage headers; then
 		grep -E 'error|Error' "$log" | head -20 >&2 || true
 		tail -20 "$log" >&2
 		die "build failed"
@@ -185,7 +220,7 @@ cmd_check_series() {
 	for c in $(g rev-list --reverse base..HEAD); do
 		n=$((n + 1))
 		g checkout -q "$c"
-		if make -C "$src" O="$obj" -j"$(nproc)" bzImage > "$obj/series.log" 2>&1; then
+		if make_progress "$obj/series.log" "patch $n" bzImage; then
 			echo "ok $n $(g log -1 --format=%s "$c")"
 		else
 			grep -E 'error' "$obj/series.log" | head -10 >&2
