@@ -37,7 +37,7 @@ struct bcdb {
 	int owns_fd;
 	enum bcdb_kind kind;
 	uint32_t block_size;	/* node size or hash block size */
-	uint64_t file_size;	/* fstat size at open */
+	uint64_t file_size;	/* bcdb_file_size() at open */
 	union {
 		struct bc_btree_super bt;
 		struct bc_hash_super h;
@@ -62,6 +62,13 @@ struct bcdb_range {
 int bcdb_open(struct bcdb *db, const char *path);
 int bcdb_open_fd(struct bcdb *db, int fd);	/* fd stays the caller's */
 void bcdb_close(struct bcdb *db);
+
+/*
+ * The size of the file or block device open on fd, as chains on it see it:
+ * st_size, or BLKGETSIZE64 for a block device (whose st_size is 0).  0 or a
+ * negative errno.
+ */
+int bcdb_file_size(int fd, uint64_t *size);
 
 /* First block of a chain for key: the root, or the key's bucket block. */
 uint64_t bcdb_btree_start(const struct bcdb *db);

@@ -68,6 +68,11 @@ static int write_image(const char *path, const void *img, uint64_t size)
 		}
 		done += n;
 	}
+	/* on the disk before anyone reads it with O_DIRECT, also on a block device */
+	if (fsync(fd) < 0) {
+		close(fd);
+		goto fail;
+	}
 	if (close(fd) < 0)
 		goto fail;
 	return 0;

@@ -4,7 +4,9 @@
 #include <fcntl.h>
 #include <string.h>
 #include <unistd.h>
+#include <sys/ioctl.h>
 #include <sys/stat.h>
+#include <linux/fs.h>
 #include "bpfchain_db.h"
 
 static int block_size_ok(uint32_t bs)
@@ -114,17 +116,31 @@ static int check_hash_super(struct bcdb *db)
 	       ptr_ok(db, sb->bucket_off);
 }
 
-int bcdb_open_fd(struct bcdb *db, int fd)
+int bcdb_file_size(int fd, uint64_t *size)
 {
 	struct stat st;
+
+	if (fstat(fd, &st) < 0)
+		return -errno;
+	if (!S_ISBLK(st.st_mode)) {
+		*size = st.st_size;
+		return 0;
+	}
+	/* st_size is 0 for a block device: its size as the kernel reports it */
+	return ioctl(fd, BLKGETSIZE64, size) < 0 ? -errno : 0;
+}
+
+int bcdb_open_fd(struct bcdb *db, int fd)
+{
 	uint64_t magic;
 	ssize_t n;
+	int err;
 
 	memset(db, 0, sizeof(*db));
 	db->fd = fd;
-	if (fstat(fd, &st) < 0)
-		return -errno;
-	db->file_size = st.st_size;
+	err = bcdb_file_size(fd, &db->file_size);
+	if (err)
+		return err;
 	n = pread(fd, &db->bt, sizeof(db->bt), 0);
 	if (n < 0)
 		return -errno;

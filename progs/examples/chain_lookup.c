@@ -1,21 +1,28 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * lookup: point lookups in a B+-tree file built by bpfchain-mkdb (progs/),
- * one IORING_OP_BPF_CHAIN per key.  The kernel reads the root node, runs
- * the btree_lookup BPF program on it, reads the child the program names,
- * and so on down to the leaf; one CQE brings the answer back.
+ * chain-lookup: point lookups in a B+-tree file built by bpfchain-mkdb, one
+ * IORING_OP_BPF_CHAIN per key.  The kernel reads the root node, runs the
+ * btree_lookup BPF program on it, reads the child the program names, and
+ * so on down to the leaf; one CQE brings the answer back.  FILE may be a
+ * block device (a raw partition or namespace) the tree was written to.
  *
- *	lookup [-d] [-v] [-o OBJECT] FILE KEY...
+ *	chain-lookup [-d] [-g] [-v] [-o OBJECT] FILE KEY...
  *
  *	-d	open FILE with O_DIRECT
+ *	-g	force the generic tier (IORING_BPF_CHAIN_GENERIC)
  *	-v	print the ring's chain counters at the end (on stderr)
- *	-o	the BPF object (default: build/progs/btree_lookup.bpf.o)
+ *	-o	load the program from OBJECT (its first io_chain program) with
+ *		io_uring_ext_bpf_chain_load(); by default it is the one
+ *		inside this binary, from the btree_lookup skeleton
  *
  * It prints what bpfchain-lookup prints, one line per key:
  *	found key=0x... value=0x... blocks=N	or	not-found key=0x... blocks=N
+ * and with -v, e.g.:
+ *	chains=3 hops=18 driver=18 generic=0 errors=0
  * Exit: 0 every key found, 1 some not found, 2 usage, 3 error.
  *
- * Build: cc lookup.c -I../progs $(pkg-config --cflags --libs liburing-ext)
+ * Build: cc chain_lookup.c -I progs -I build/progs \
+ *	$(pkg-config --cflags --libs liburing-ext libbpf)
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -26,33 +33,32 @@
 #include <unistd.h>
 
 #include "liburing-ext.h"
-#include "format.h"	/* progs/: the tree's layout, the program's scratch */
-
-#ifndef BTREE_LOOKUP_OBJ
-#define BTREE_LOOKUP_OBJ "btree_lookup.bpf.o"
-#endif
+#include "format.h"		/* the tree's layout, the program's scratch */
+#include "bpfchain_progs.h"	/* the programs' skeletons */
 
 static int fail(const char *what, int err)
 {
-	fprintf(stderr, "lookup: %s: %s\n", what, strerror(err < 0 ? -err : err));
+	fprintf(stderr, "chain-lookup: %s: %s\n", what, strerror(err < 0 ? -err : err));
 	return 3;
 }
 
 int main(int argc, char *argv[])
 {
-	const char *obj_path = BTREE_LOOKUP_OBJ;
-	int o_direct = 0, verbose = 0, missing = 0;
+	const char *obj_path = NULL;
+	int o_direct = 0, generic = 0, verbose = 0, missing = 0;
+	struct btree_lookup *skel = NULL;
 	struct io_uring_ext_bpf_chain_stats stats;
 	struct bc_btree_super super;
-	struct bpf_object *obj;
+	struct bpf_object *obj = NULL;
 	struct io_uring ring;
 	int opt, fd, prog_fd, ret, i, nkeys;
 	__u64 *keys;
 	void *buf;
 
-	while ((opt = getopt(argc, argv, "dvo:")) != -1) {
+	while ((opt = getopt(argc, argv, "dgvo:")) != -1) {
 		switch (opt) {
 		case 'd': o_direct = 1; break;
+		case 'g': generic = 1; break;
 		case 'v': verbose = 1; break;
 		case 'o': obj_path = optarg; break;
 		default: goto usage;
@@ -95,10 +101,16 @@ int main(int argc, char *argv[])
 	if (ret <= 0)
 		return fail("IORING_OP_BPF_CHAIN", ret ? ret : EOPNOTSUPP);
 
-	/* 3. The program: libbpf opens the object, the kernel verifies it. */
-	prog_fd = io_uring_ext_bpf_chain_load(obj_path, "bpfchain_btree_lookup", &obj);
+	/*
+	 * 3. The program: libbpf opens the object (from the skeleton, or a
+	 * file), the kernel verifies it.
+	 */
+	if (obj_path)
+		prog_fd = io_uring_ext_bpf_chain_load(obj_path, NULL, &obj);
+	else
+		prog_fd = BC_PROG_LOAD(btree_lookup, &skel);
 	if (prog_fd < 0)
-		return fail(obj_path, prog_fd);
+		return fail(obj_path ? obj_path : "loading btree_lookup", prog_fd);
 
 	/*
 	 * 4. Register the file (chains only read registered files) and the
@@ -129,6 +141,7 @@ int main(int argc, char *argv[])
 		sqe = io_uring_get_sqe(&ring);
 		io_uring_ext_prep_bpf_chain(sqe, 0, buf, super.node_size, super.root, 0);
 		io_uring_ext_sqe_set_scratch(sqe, &s, sizeof(s));
+		io_uring_ext_sqe_set_chain_flags(sqe, generic ? IORING_BPF_CHAIN_GENERIC : 0);
 		io_uring_submit(&ring);
 		ret = io_uring_wait_cqe(&ring, &cqe);
 		if (ret)
@@ -147,22 +160,25 @@ int main(int argc, char *argv[])
 		missing += !s.found;
 	}
 
-	/* 6. What the kernel counted for this ring. */
+	/* 6. What the kernel counted for this ring, in each tier. */
 	if (verbose && !io_uring_ext_bpf_chain_stats(&ring, &stats))
-		fprintf(stderr, "chains=%llu hops=%llu errors=%llu\n",
+		fprintf(stderr, "chains=%llu hops=%llu driver=%llu generic=%llu errors=%llu\n",
 			(unsigned long long) stats.chains,
+			(unsigned long long) (stats.hops_driver + stats.hops_generic),
+			(unsigned long long) stats.hops_driver,
 			(unsigned long long) stats.hops_generic,
 			(unsigned long long) (stats.err_read + stats.err_prog +
 					      stats.err_loop + stats.err_offset));
 
 	io_uring_queue_exit(&ring);	/* drops the file and the program table */
 	io_uring_ext_bpf_chain_close(obj);
+	btree_lookup__destroy(skel);
 	close(fd);
 	free(buf);
 	free(keys);
 	return missing ? 1 : 0;
 
 usage:
-	fprintf(stderr, "usage: lookup [-d] [-v] [-o OBJECT] FILE KEY...\n");
+	fprintf(stderr, "usage: chain-lookup [-d] [-g] [-v] [-o OBJECT] FILE KEY...\n");
 	return 2;
 }

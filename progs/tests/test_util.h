@@ -2,9 +2,9 @@
 /*
  * What progs-test (host) and progs-guest-test share: the check counter,
  * a u64 comparison for qsort, the B+-tree path to a key and the hash key
- * with a long chain (to corrupt blocks on them), and the poke helpers.  Each test defines poke(name, off, p, len)
- * for its own files.  Define CHECK_MAX_SHOWN (failures printed) first to
- * change it.
+ * with a long chain (to corrupt blocks on them), and the poke helpers.
+ * Each test defines poke(name, off, p, len) for its own files.  Define
+ * CHECK_MAX_SHOWN (failures printed) first to change it.
  */
 #ifndef BPFCHAIN_PROGS_TEST_UTIL_H
 #define BPFCHAIN_PROGS_TEST_UTIL_H
@@ -19,7 +19,17 @@
 #define CHECK_MAX_SHOWN	30
 #endif
 
-static int failures, checks;
+/*
+ * A test built from several files (progs-guest-test) defines TEST_UTIL_EXTERN
+ * and, in one of them, failures, checks and poke(); else each is this file's.
+ */
+#ifdef TEST_UTIL_EXTERN
+#define TEST_UTIL_LINKAGE extern
+#else
+#define TEST_UTIL_LINKAGE static
+#endif
+
+TEST_UTIL_LINKAGE int failures, checks;
 
 #define CHECK(cond, ...) do {						\
 	checks++;							\
@@ -86,7 +96,7 @@ static inline int chain_key_of(struct bcdb *db, uint64_t seed, uint64_t n, struc
 }
 
 /* Overwrite len bytes at off of the test's file name (its own helper). */
-static void poke(const char *name, uint64_t off, const void *p, size_t len);
+TEST_UTIL_LINKAGE void poke(const char *name, uint64_t off, const void *p, size_t len);
 
 static inline void poke64(const char *name, uint64_t off, uint64_t v) { poke(name, off, &v, 8); }
 static inline void poke32(const char *name, uint64_t off, uint32_t v) { poke(name, off, &v, 4); }
