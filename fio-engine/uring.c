@@ -26,12 +26,8 @@
 
 #include <bpf/libbpf.h>
 #include "liburing-ext.h"
+#include "bpfchain_progs.h"	/* progs/: the programs' skeletons */
 #include "bpf_chain.h"
-
-#ifndef BC_PROG_OBJ
-#define BC_PROG_OBJ "btree_lookup.bpf.o"
-#endif
-#define BC_PROG_NAME "bpfchain_btree_lookup"
 
 enum fio_bpfchain_mode {
 	FIO_BPFCHAIN_CHAIN = 0,
@@ -59,7 +55,8 @@ struct fio_bpfchain_data {
 	const struct fio_bpfchain_mode_ops *m;
 	struct io_uring ring;
 	int ring_ok;
-	struct bpf_object *obj;
+	struct bpf_object *obj;		/* prog_obj= */
+	struct btree_lookup *skel;	/* the default program */
 	struct io_u **io_u_index;	/* by io_u->index (.io_u_init) */
 	struct io_uring_sqe *sqes;	/* built by .prep, by io_u->index */
 	struct io_u **queued;		/* queued since the last commit */
@@ -103,8 +100,7 @@ static struct fio_option options[] = {
 		.lname	= "BPF object",
 		.type	= FIO_OPT_STR_STORE,
 		.off1	= offsetof(struct fio_bpfchain_options, prog_obj),
-		.def	= BC_PROG_OBJ,
-		.help	= "BPF object holding the IO_CHAIN lookup program (chain modes)",
+		.help	= "BPF object file of a lookup program (chain modes; default: progs' btree_lookup, built in)",
 		.category = FIO_OPT_C_ENGINE,
 		.group	= FIO_OPT_G_INVALID,
 	},
@@ -113,8 +109,7 @@ static struct fio_option options[] = {
 		.lname	= "BPF program name",
 		.type	= FIO_OPT_STR_STORE,
 		.off1	= offsetof(struct fio_bpfchain_options, prog_name),
-		.def	= BC_PROG_NAME,
-		.help	= "Function name of the program in prog_obj (chain modes)",
+		.help	= "Function name of the program in prog_obj (default: its first program)",
 		.category = FIO_OPT_C_ENGINE,
 		.group	= FIO_OPT_G_INVALID,
 	},
@@ -435,6 +430,7 @@ static void fio_bpfchain_cleanup(struct thread_data *td)
 		io_uring_queue_exit(&ld->ring);
 	if (ld->obj)
 		io_uring_ext_bpf_chain_close(ld->obj);
+	btree_lookup__destroy(ld->skel);
 	fio_bpfchain_free_tree(&ld->t);
 	free(ld->io_u_index);
 	free(ld->sqes);
@@ -548,13 +544,19 @@ static int setup_chain(struct thread_data *td, struct fio_bpfchain_data *ld)
 		return EOPNOTSUPP;
 	}
 	old = libbpf_set_print(silent_print);
-	prog_fd = io_uring_ext_bpf_chain_load(o->prog_obj, o->prog_name, &ld->obj);
+	if (o->prog_obj)
+		prog_fd = io_uring_ext_bpf_chain_load(o->prog_obj, o->prog_name, &ld->obj);
+	else
+		prog_fd = BC_PROG_LOAD(btree_lookup, &ld->skel);
 	libbpf_set_print(old);
-	if (prog_fd < 0) {
+	if (prog_fd < 0 && o->prog_obj)
 		fio_bpfchain_err(td, "prog_obj=%s prog_name=%s: cannot load: %s", o->prog_obj,
 				 o->prog_name ? o->prog_name : "(first)", strerror(-prog_fd));
+	else if (prog_fd < 0)
+		fio_bpfchain_err(td, "the built-in btree_lookup program: cannot load: %s",
+				 strerror(-prog_fd));
+	if (prog_fd < 0)
 		return -prog_fd;
-	}
 	ret = io_uring_ext_register_bpf_chain(&ld->ring, &prog_fd, 1, 0);
 	if (ret) {
 		fio_bpfchain_err(td, "registering the program: %s", strerror(-ret));
