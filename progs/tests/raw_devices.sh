@@ -18,7 +18,7 @@ done
 devs=()
 [ -b /dev/nvme0n1p3 ] && devs+=(/dev/nvme0n1p3)
 for c in /sys/class/nvme/nvme*; do
-	[ "$(tr -d ' ' < "$c/serial" 2>/dev/null)" = bpfchain-faults ] || continue
+	[ -r "$c/serial" ] && [ "$(tr -d " " < "$c/serial")" = bpfchain-faults ] || continue
 	ns=/dev/$(basename "$c")n1
 	[ -b "$ns" ] && devs+=("$ns")
 done
