@@ -38,7 +38,7 @@ size=$(stat -c %s "$work/t.db")
 dd if="$work/t.db" of="$dev" bs=1M oflag=direct conv=fsync status=none || { echo "FAIL: writing $dev"; exit 1; }
 
 fio --name=raw --filename="$dev" --rw=randread --bs=512 --io_size=$((n * 512)) --direct=1 \
-	--norandommap --iodepth=4 --verify_lookups=1 "${eng[@]}" \
+	--norandommap --iodepth=4 "${eng[@]}" --verify_lookups=1 \
 	--output-format=json --output="$work/out.json" 2> "$work/err"
 rc=$?
 cat "$work/err"
