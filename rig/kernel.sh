@@ -6,7 +6,8 @@
 #
 #   kernel.sh tree        unpack and apply the series (only when it changed)
 #   kernel.sh build       tree + config + bzImage + uapi headers
-#   kernel.sh export      write the tree's commits back to linux-patches/
+#   kernel.sh export      write the tree's commits back to linux-patches/,
+#                         and the series' kselftests to selftests/
 #   kernel.sh check-series   build every prefix of the series (bisectable)
 #   kernel.sh checkpatch [PATCH...]  scripts/checkpatch.pl --strict (default:
 #                         every patch of the series)
@@ -186,7 +187,9 @@ cmd_export() {
 		done
 	} > "$patches/series"
 	echo "$(series_hash) $(g rev-parse HEAD)" > "$state"
-	echo "kernel: exported $n patch(es) to linux-patches/"
+	# selftests/ is the series' kselftest folder, copied, never edited
+	cp "$src"/tools/testing/selftests/io_uring_bpf_chain/{*.c,config} "$top/selftests/"
+	echo "kernel: exported $n patch(es) to linux-patches/ and the kselftests to selftests/"
 }
 
 cmd_checkpatch() {

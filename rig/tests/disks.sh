@@ -2,7 +2,7 @@
 # Rig check: the guest has the CPUs it was given, and sees the NVMe disk
 # (ext4 + xfs partitions and a raw one, the requested poll queues), the virtio-blk
 # disk, mounted where tests expect, and the second NVMe controller kept for
-# fault injection.
+# fault injection, the 4096-byte-LBA namespace and the zoned one.
 fail=0
 want() {
 	if grep -q "^$1 $2 $3 " /proc/mounts; then
@@ -24,6 +24,21 @@ if [ "$(tr -d ' ' < /sys/class/nvme/nvme1/serial 2>/dev/null)" = bpfchain-faults
 	echo "ok: nvme1n1 is the unmounted fault-injection disk"
 else
 	echo "FAIL: nvme1 is not the bpfchain-faults controller, or nvme1n1 is in use"; fail=1
+fi
+want "$(readlink -f /dev/bpfchain-4k-raw | sed 's/p2$/p1/')" /mnt/nvme-4k ext4
+lbs() { cat "/sys/class/block/$(basename "$(readlink -f "$1")")/queue/logical_block_size" 2>/dev/null ||
+	cat "/sys/class/block/$(basename "$(readlink -f "$1")" | sed 's/p[0-9]*$//')/queue/logical_block_size"; }
+if [ -b /dev/bpfchain-4k-raw ] && [ "$(lbs /dev/bpfchain-4k-raw)" = 4096 ]; then
+	echo "ok: /dev/bpfchain-4k-raw is a partition with 4096-byte LBAs"
+else
+	echo "FAIL: no raw partition with 4096-byte LBAs at /dev/bpfchain-4k-raw"; fail=1
+fi
+z=$(basename "$(readlink -f /dev/bpfchain-zoned)")
+if [ "$(cat "/sys/block/$z/queue/zoned" 2>/dev/null)" = host-managed ] &&
+   [ "$(cat "/sys/block/$z/queue/chunk_sectors")" = 2048 ]; then
+	echo "ok: /dev/bpfchain-zoned is host-managed with 1 MiB zones"
+else
+	echo "FAIL: /dev/bpfchain-zoned is not a zoned namespace of 1 MiB zones"; fail=1
 fi
 start=$(cat /sys/block/nvme0n1/nvme0n1p1/start)
 [ "$start" = 2048 ] && echo "ok: nvme0n1p1 starts at sector 2048" ||
