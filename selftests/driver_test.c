@@ -1,0 +1,939 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * The NVMe driver tier: chains over files on ext4 (O_DIRECT and
+ * buffered) and xfs on NVMe, on a raw NVMe partition, and on ext4 over
+ * virtio-blk, where the driver never runs a hop.  They walk
+ * tagged_walker's lists, so that a block the file no longer owns cannot
+ * pass for an answer, and check in the ring's fdinfo which tier ran each
+ * hop: while the file's layout changes under them, on IOPOLL rings, in
+ * the block layer's statistics, under stress, and with hostile programs.
+ */
+#include "bpf_chain_helpers.h"
+
+FIXTURE(driver) {
+	struct io_uring ring;
+	int ring_ok;
+	char path[256];
+	int fd;			/* the chains' file, read only */
+	int wfd;		/* the same file, to rewrite it */
+	int prog;
+	__u64 tag;
+	void *blk;
+};
+
+FIXTURE_VARIANT(driver) {
+	const char *dir;	/* a file there, */
+	const char *dev;	/* or this raw partition */
+	int o_direct;
+	int driver;		/* hops are expected in the driver */
+};
+
+FIXTURE_VARIANT_ADD(driver, nvme_ext4) {
+	.dir = "/mnt/nvme", .o_direct = 1, .driver = 1,
+};
+
+FIXTURE_VARIANT_ADD(driver, nvme_ext4_buffered) {
+	.dir = "/mnt/nvme", .driver = 1,
+};
+
+FIXTURE_VARIANT_ADD(driver, nvme_xfs) {
+	.dir = "/mnt/nvme-xfs", .o_direct = 1, .driver = 1,
+};
+
+FIXTURE_VARIANT_ADD(driver, nvme_raw_partition) {
+	.dev = "/dev/nvme0n1p3", .o_direct = 1, .driver = 1,
+};
+
+FIXTURE_VARIANT_ADD(driver, virtio_ext4) {
+	.dir = "/mnt/vblk", .o_direct = 1,
+};
+
+FIXTURE_SETUP(driver)
+{
+	struct io_uring_probe *probe;
+	int ret;
+
+	self->fd = -1;
+	self->wfd = -1;
+	if (access(variant->dev ?: variant->dir, W_OK))
+		SKIP(return, "%s: %s", variant->dev ?: variant->dir, strerror(errno));
+	ret = io_uring_queue_init(16, &self->ring, 0);
+	if (ret)
+		SKIP(return, "io_uring_queue_init: %s", strerror(-ret));
+	self->ring_ok = 1;
+	probe = io_uring_get_probe_ring(&self->ring);
+	ASSERT_NE(NULL, probe);
+	if (!io_uring_opcode_supported(probe, IORING_OP_BPF_CHAIN)) {
+		io_uring_free_probe(probe);
+		SKIP(return, "kernel lacks IORING_OP_BPF_CHAIN");
+	}
+	io_uring_free_probe(probe);
+	self->prog = prog_load(BPF_PROG_TYPE_IO_CHAIN, tagged_walker,
+			       ARRAY_SIZE(tagged_walker));
+	if (self->prog < 0 && errno == EPERM)
+		SKIP(return, "loading IO_CHAIN programs needs CAP_BPF");
+	ASSERT_LE(0, self->prog);
+	ASSERT_EQ(8, getrandom(&self->tag, 8, 0));
+	self->tag |= 1;
+	ASSERT_EQ(0, posix_memalign(&self->blk, 4096, DRV_BS));
+
+	if (variant->dev) {
+		snprintf(self->path, sizeof(self->path), "%s", variant->dev);
+		self->wfd = open(self->path, O_RDWR | O_DIRECT);
+	} else {
+		snprintf(self->path, sizeof(self->path), "%s/bpf_chain_driver.%d",
+			 variant->dir, getpid());
+		self->wfd = open(self->path, O_CREAT | O_TRUNC | O_RDWR, 0600);
+	}
+	ASSERT_LE(0, self->wfd) TH_LOG("%s: %s", self->path, strerror(errno));
+	ASSERT_EQ(0, write_all(self->wfd, self->blk, self->tag));
+	ASSERT_EQ(0, fsync(self->wfd));
+	self->fd = open(self->path, O_RDONLY | (variant->o_direct ? O_DIRECT : 0));
+	ASSERT_LE(0, self->fd);
+	ASSERT_EQ(0, io_uring_register_files(&self->ring, &self->fd, 1));
+	ASSERT_EQ(0, register_progs(&self->ring, &self->prog, 1, 0));
+}
+
+FIXTURE_TEARDOWN(driver)
+{
+	if (self->fd >= 0)
+		close(self->fd);
+	if (self->wfd >= 0)
+		close(self->wfd);
+	if (self->path[0] && !variant->dev)
+		unlink(self->path);
+	if (self->ring_ok)
+		io_uring_queue_exit(&self->ring);
+}
+
+TEST_F(driver, hops_run_in_the_driver)
+{
+	long generic = ring_counter(&self->ring, "BpfChainHopsGeneric");
+	long driver = ring_counter(&self->ring, "BpfChainHopsDriver");
+	static struct drv_chain c;
+	long want = 0;
+	int i;
+
+	ASSERT_LE(0, driver);
+	for (i = 0; i < NBLOCKS; i += 7) {
+		EXPECT_TRUE(drv_correct(&c, drv_run(&self->ring, &c, i, self->tag)))
+			TH_LOG("chain from %d: %lld", i, (long long)c.scratch[1]);
+		want += NBLOCKS - i;
+	}
+	/*
+	 * On NVMe every block, partition offsets included, was read and
+	 * walked by the driver; elsewhere the driver tier never ran.
+	 */
+	EXPECT_EQ(driver + (variant->driver ? want : 0),
+		  ring_counter(&self->ring, "BpfChainHopsDriver"));
+	EXPECT_EQ(generic + (variant->driver ? 0 : want),
+		  ring_counter(&self->ring, "BpfChainHopsGeneric"));
+}
+
+/*
+ * Every hop is one read in the block layer's statistics, its sectors
+ * counted, in whichever tier it ran: in the rig, nothing else reads the
+ * raw partition (no udev).
+ */
+static int part_reads(const char *dev, long *ios, long *sectors)
+{
+	char path[128];
+	long merges;
+	int ok;
+	FILE *f;
+
+	snprintf(path, sizeof(path), "/sys/class/block/%s/stat", strrchr(dev, '/') + 1);
+	f = fopen(path, "r");
+	if (!f)
+		return -1;
+	/* reads completed, reads merged, sectors read */
+	ok = fscanf(f, "%ld %ld %ld", ios, &merges, sectors) == 3;
+	fclose(f);
+	return ok ? 0 : -1;
+}
+
+TEST_F(driver, hops_count_as_reads_in_iostat)
+{
+	long reads, sectors, reads2, sectors2;
+	long driver = ring_counter(&self->ring, "BpfChainHopsDriver");
+	static struct drv_chain c;
+	long want = 0;
+	int i;
+
+	if (!variant->dev)
+		SKIP(return, "a file system may read the disk too");
+	ASSERT_EQ(0, part_reads(variant->dev, &reads, &sectors));
+	for (i = 0; i < NBLOCKS; i += 9) {
+		EXPECT_TRUE(drv_correct(&c, drv_run(&self->ring, &c, i, self->tag)));
+		want += NBLOCKS - i;
+	}
+	EXPECT_EQ(driver + want, ring_counter(&self->ring, "BpfChainHopsDriver"));
+	ASSERT_EQ(0, part_reads(variant->dev, &reads2, &sectors2));
+	EXPECT_EQ(reads + want, reads2);
+	EXPECT_EQ(sectors + want * (DRV_BS >> 9), sectors2);
+}
+
+/*
+ * A file grown far past its data (4 EiB on xfs, 1 TiB on ext4), its
+ * data still 256 KiB: building its block map looks at the blocks that
+ * can hold data, not at every block of the size.
+ */
+TEST_F(driver, sparse_file_past_its_data)
+{
+	long driver = ring_counter(&self->ring, "BpfChainHopsDriver");
+	long generic = ring_counter(&self->ring, "BpfChainHopsGeneric");
+	static struct drv_chain c;
+	long want = 0;
+	int i;
+
+	if (variant->dev)
+		SKIP(return, "a raw partition has no size to grow");
+	/* as truncate(1) would: the writer is gone (xfs trims its preallocation) */
+	close(self->wfd);
+	self->wfd = open(self->path, O_RDWR);
+	ASSERT_LE(0, self->wfd);
+	if (ftruncate(self->wfd, 1LL << 62))
+		ASSERT_EQ(0, ftruncate(self->wfd, 1LL << 40)) TH_LOG("%s", strerror(errno));
+	for (i = 0; i < NBLOCKS; i += 13) {
+		EXPECT_TRUE(drv_correct(&c, drv_run(&self->ring, &c, i, self->tag)))
+			TH_LOG("chain from %d", i);
+		want += NBLOCKS - i;
+	}
+	EXPECT_EQ(driver + (variant->driver ? want : 0),
+		  ring_counter(&self->ring, "BpfChainHopsDriver"));
+	EXPECT_EQ(generic + (variant->driver ? 0 : want),
+		  ring_counter(&self->ring, "BpfChainHopsGeneric"));
+}
+
+/* Where the file's first extent is on the device, or 0. */
+static __u64 first_physical(int fd)
+{
+	struct {
+		struct fiemap fm;
+		struct fiemap_extent fe;
+	} m = { .fm = { .fm_length = ~0ULL, .fm_flags = FIEMAP_FLAG_SYNC,
+			.fm_extent_count = 1 } };
+
+	if (ioctl(fd, FS_IOC_FIEMAP, &m) || m.fm.fm_mapped_extents < 1)
+		return 0;
+	return m.fe.fe_physical;
+}
+
+/*
+ * XFS_IOC_SWAPEXT, what xfs_fsr runs: the file's extents are swapped with
+ * a copy's, and the copy's (the file's old blocks) are then rewritten with
+ * another tag.  No chain, from this ring or a new one, may read them.
+ */
+TEST_F(driver, swapped_extents)
+{
+	long invalidated = ring_field(&self->ring, "BpfChainMaps", "invalidated");
+	__u64 other = self->tag ^ 0xf0f0f0f0f0f0f0f0ULL;
+	char donor[300], cmd[700];
+	static struct drv_chain c;
+	struct io_uring ring;
+	__u64 before;
+	int dfd;
+
+	if (!variant->dir || strcmp(variant->dir, "/mnt/nvme-xfs"))
+		SKIP(return, "XFS_IOC_SWAPEXT is xfs's");
+	ASSERT_EQ(NBLOCKS, drv_run(&self->ring, &c, 0, self->tag));
+	before = first_physical(self->wfd);
+	ASSERT_NE(0, before);
+
+	snprintf(donor, sizeof(donor), "%s.donor", self->path);
+	dfd = open(donor, O_CREAT | O_TRUNC | O_RDWR, 0600);
+	ASSERT_LE(0, dfd);
+	ASSERT_EQ(0, write_all(dfd, self->blk, self->tag));
+	ASSERT_EQ(0, fsync(dfd));
+	close(dfd);
+	snprintf(cmd, sizeof(cmd), "xfs_io -c 'swapext %s' %s", donor, self->path);
+	ASSERT_EQ(0, system(cmd)) TH_LOG("%s", cmd);
+	/* the file's blocks moved: its old ones are the donor's now */
+	EXPECT_NE(before, first_physical(self->wfd));
+	dfd = open(donor, O_RDWR | O_DIRECT);
+	ASSERT_LE(0, dfd);
+	EXPECT_EQ(before, first_physical(dfd));
+	ASSERT_EQ(0, write_all(dfd, self->blk, other));
+	ASSERT_EQ(0, fsync(dfd));
+	close(dfd);
+
+	EXPECT_TRUE(drv_correct(&c, drv_run(&self->ring, &c, 0, self->tag)));
+	EXPECT_LT(invalidated, ring_field(&self->ring, "BpfChainMaps", "invalidated"));
+	ASSERT_EQ(0, io_uring_queue_init(4, &ring, 0));
+	ASSERT_EQ(0, io_uring_register_files(&ring, &self->fd, 1));
+	ASSERT_EQ(0, register_progs(&ring, &self->prog, 1, 0));
+	EXPECT_TRUE(drv_correct(&c, drv_run(&ring, &c, 3, self->tag)));
+	EXPECT_LT(0, ring_counter(&ring, "BpfChainHopsDriver"));
+	io_uring_queue_exit(&ring);
+	unlink(donor);
+}
+
+static int fiemap_extents(int fd)
+{
+	struct fiemap fm = { .fm_length = ~0ULL, .fm_flags = FIEMAP_FLAG_SYNC };
+
+	return ioctl(fd, FS_IOC_FIEMAP, &fm) ? -1 : (int)fm.fm_mapped_extents;
+}
+
+TEST_F(driver, several_extents_and_a_changed_layout)
+{
+	static struct drv_chain c;
+	long invalidated, driver;
+	int pos, ofd, extents;
+	char other[300];
+
+	if (variant->dev)
+		SKIP(return, "a raw partition has no extents");
+	ASSERT_EQ(NBLOCKS, drv_run(&self->ring, &c, 0, self->tag));
+	invalidated = ring_field(&self->ring, "BpfChainMaps", "invalidated");
+	ASSERT_LE(0, invalidated);
+	/*
+	 * Truncate it (the cached map goes stale) and write it again block
+	 * by block, interleaved with another file, so that its blocks end up
+	 * in several extents.
+	 */
+	snprintf(other, sizeof(other), "%s.other", self->path);
+	ofd = open(other, O_CREAT | O_TRUNC | O_WRONLY, 0600);
+	ASSERT_LE(0, ofd);
+	ASSERT_EQ(0, ftruncate(self->wfd, 0));
+	for (pos = 0; pos < NBLOCKS; pos++) {
+		ASSERT_EQ(0, write_pos(self->wfd, self->blk, self->tag, pos));
+		ASSERT_EQ(0, fsync(self->wfd));
+		ASSERT_EQ(0, write_pos(ofd, self->blk, ~self->tag, pos));
+		ASSERT_EQ(0, fsync(ofd));
+	}
+	close(ofd);
+	unlink(other);
+	extents = fiemap_extents(self->fd);
+	ASSERT_LT(1, extents) TH_LOG("the file is not fragmented");
+
+	driver = ring_counter(&self->ring, "BpfChainHopsDriver");
+	EXPECT_TRUE(drv_correct(&c, drv_run(&self->ring, &c, 0, self->tag)));
+	if (variant->driver) {
+		/* the old map went stale and a new one was built */
+		EXPECT_LT(invalidated, ring_field(&self->ring, "BpfChainMaps", "invalidated"));
+		EXPECT_EQ(driver + NBLOCKS, ring_counter(&self->ring, "BpfChainHopsDriver"))
+			TH_LOG("%d extents", extents);
+	} else {
+		EXPECT_EQ(driver, ring_counter(&self->ring, "BpfChainHopsDriver"));
+	}
+}
+
+/* Rewrites the file under running chains; see layout_changes_race_chains. */
+struct drv_writer {
+	const char *path;
+	int fd;
+	void *blk;
+	__u64 tag;
+	int stop;
+	int ops;
+	int err;
+};
+
+static void *drv_writer(void *arg)
+{
+	struct drv_writer *w = arg;
+	unsigned int seed = 1;
+	char noise[300];
+	int pos, nfd, i;
+
+	snprintf(noise, sizeof(noise), "%s.noise", w->path);
+	while (!__atomic_load_n(&w->stop, __ATOMIC_ACQUIRE)) {
+		pos = rand_r(&seed) % NBLOCKS;
+		switch (w->ops++ % 5) {
+		case 0:	/* truncate it all away, write it again */
+			if (ftruncate(w->fd, 0) || write_all(w->fd, w->blk, w->tag))
+				goto fail;
+			break;
+		case 1:	/* punch a hole, fill it */
+			if (fallocate(w->fd, FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE,
+				      (off_t)pos * DRV_BS, DRV_BS) ||
+			    write_pos(w->fd, w->blk, w->tag, pos))
+				goto fail;
+			break;
+		case 2:	/* shrink to half, grow back */
+			if (ftruncate(w->fd, (off_t)NBLOCKS / 2 * DRV_BS))
+				goto fail;
+			for (i = NBLOCKS / 2; i < NBLOCKS; i++)
+				if (write_pos(w->fd, w->blk, w->tag, i))
+					goto fail;
+			break;
+		case 3:	/* another file takes the freed blocks, with its own tag */
+			nfd = open(noise, O_CREAT | O_TRUNC | O_WRONLY, 0600);
+			if (nfd < 0 || write_all(nfd, w->blk, ~w->tag) || fsync(nfd))
+				goto fail;
+			close(nfd);
+			unlink(noise);
+			break;
+		case 4:	/* rewrite in place and leave it dirty */
+			if (write_pos(w->fd, w->blk, w->tag, pos))
+				goto fail;
+			continue;
+		}
+		if (fsync(w->fd))
+			goto fail;
+		/* let some chains through between changes */
+		usleep(5000);
+	}
+	return NULL;
+fail:
+	w->err = errno ?: EIO;
+	return NULL;
+}
+
+#define DRV_RACE_CHAINS	2000
+#define DRV_RACE_CHANGES	10
+#define DRV_RACE_SECONDS	300
+#define DRV_BATCH	8
+
+/*
+ * Chains run while another thread truncates, punches, rewrites and
+ * re-extends the file, and a third file reuses the freed blocks.  Every
+ * chain must give the right answer or say the list changed under it
+ * (-ERANGE: a block past the end; -ENODATA: a hole); data from a block the
+ * file no longer owns (-EXDEV) or a wrong answer fails the test, and so
+ * does any kernel warning in the guest's log.
+ */
+TEST_F_TIMEOUT(driver, layout_changes_race_chains, 600)
+{
+	static struct drv_chain c[DRV_BATCH];
+	struct drv_writer w = {
+		.path = self->path, .fd = self->wfd, .blk = self->blk, .tag = self->tag,
+	};
+	long driver = ring_counter(&self->ring, "BpfChainHopsDriver");
+	long invalidated = ring_field(&self->ring, "BpfChainMaps", "invalidated");
+	int done, ok = 0, changed = 0, bad = 0, i, res;
+	struct timespec t0, t1;
+	unsigned int seed = 2;
+	struct io_uring_cqe *cqe;
+	struct drv_chain *cc;
+	pthread_t writer;
+
+	if (variant->dev)
+		SKIP(return, "a raw partition has no layout to change");
+	ASSERT_LE(0, invalidated);
+	ASSERT_EQ(0, pthread_create(&writer, NULL, drv_writer, &w));
+	/*
+	 * Chains that end early (the file shrank) are fast: on a slow machine
+	 * 2000 of them can be over before the writer changed anything, so
+	 * go on until it has made a few changes too, within a time bound.
+	 */
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	for (done = 0; (done < DRV_RACE_CHAINS ||
+			__atomic_load_n(&w.ops, __ATOMIC_RELAXED) < DRV_RACE_CHANGES) && !bad;
+	     done += DRV_BATCH) {
+		clock_gettime(CLOCK_MONOTONIC, &t1);
+		if (t1.tv_sec - t0.tv_sec > DRV_RACE_SECONDS)
+			break;
+		for (i = 0; i < DRV_BATCH; i++)
+			drv_prep(io_uring_get_sqe(&self->ring), &c[i],
+				 rand_r(&seed) % NBLOCKS, self->tag);
+		if (io_uring_submit(&self->ring) != DRV_BATCH) {
+			bad++;
+			break;
+		}
+		for (i = 0; i < DRV_BATCH; i++) {
+			if (io_uring_wait_cqe(&self->ring, &cqe)) {
+				bad++;
+				break;
+			}
+			cc = (struct drv_chain *)(uintptr_t)cqe->user_data;
+			res = cqe->res;
+			io_uring_cqe_seen(&self->ring, cqe);
+			if (drv_correct(cc, res)) {
+				ok++;
+			} else if (res == -ERANGE || res == -ENODATA) {
+				changed++;
+			} else {
+				bad++;
+				TH_LOG("chain from %d: %d, value %lld", cc->start, res,
+				       (long long)cc->scratch[1]);
+			}
+		}
+	}
+	__atomic_store_n(&w.stop, 1, __ATOMIC_RELEASE);
+	pthread_join(writer, NULL);
+
+	TH_LOG("%d chains: %d answers, %d ended by a change; %d changes",
+	       done, ok, changed, w.ops);
+	EXPECT_EQ(0, w.err);
+	EXPECT_EQ(0, bad);
+	EXPECT_LT(0, ok);
+	EXPECT_LE(DRV_RACE_CHANGES, w.ops) TH_LOG("the writer made too few changes");
+	if (variant->driver) {
+		EXPECT_LT(driver, ring_counter(&self->ring, "BpfChainHopsDriver"));
+		EXPECT_LT(invalidated, ring_field(&self->ring, "BpfChainMaps", "invalidated"));
+	}
+}
+
+/*
+ * Stress: submitter threads, each with a ring of its own that it tears
+ * down and builds again (interrupts or, with O_DIRECT, IOPOLL), keep
+ * chains in flight in both tiers and cancel some; a meddler thread empties
+ * and refills their program and file slots; on a file system a writer
+ * changes the file's layout.  A ring's life ends with all its chains
+ * reaped, or with the ring closed (its programs unregistered first, or
+ * not) while chains still run.  Every reaped CQE must be the right answer
+ * or a documented errno.  Bounded by STRESS_LIVES ring lives per thread
+ * and BPFCHAIN_STRESS_SECONDS (default 15).
+ */
+#define STRESS_THREADS	3
+#define STRESS_LIVES	30
+#define STRESS_ROUNDS	6
+#define STRESS_CANCEL	1ULL	/* user_data of the cancel SQEs */
+
+struct stress {
+	pthread_mutex_t lock[STRESS_THREADS];
+	int ring_fd[STRESS_THREADS];	/* -1 between lives */
+	int prog, fd, o_direct;
+	__u64 tag;
+	time_t end;
+	/* counts, updated with atomics */
+	int chains, ok, wrong, abandoned, meddled, lives;
+	long hops_driver, hops_generic;
+	int errs[160];
+};
+
+struct stress_arg {
+	struct stress *st;
+	int id;
+};
+
+static bool stress_over(struct stress *st)
+{
+	struct timespec now;
+
+	clock_gettime(CLOCK_MONOTONIC, &now);
+	return now.tv_sec >= __atomic_load_n(&st->end, __ATOMIC_RELAXED);
+}
+
+static void stress_check(struct stress *st, struct drv_chain *c, int res)
+{
+	__atomic_add_fetch(&st->chains, 1, __ATOMIC_RELAXED);
+	if (drv_correct(c, res)) {
+		__atomic_add_fetch(&st->ok, 1, __ATOMIC_RELAXED);
+		return;
+	}
+	switch (-res) {
+	case ERANGE: case ENODATA:	/* the layout changed under the chain */
+	case ECANCELED:			/* cancelled */
+	case ENOENT: case EBADF:	/* a slot the meddler emptied */
+		__atomic_add_fetch(&st->errs[-res], 1, __ATOMIC_RELAXED);
+		return;
+	}
+	__atomic_add_fetch(&st->wrong, 1, __ATOMIC_RELAXED);
+	fprintf(stderr, "# stress: chain from %d: %d, value %lld\n", c->start, res,
+		(long long)c->scratch[1]);
+}
+
+/* One life of a ring; false when it could not be set up. */
+static bool stress_life(struct stress *st, int id, unsigned int *seed)
+{
+	/* never freed: a ring closed with chains in flight may still write them */
+	struct drv_chain *c = calloc(DRV_BATCH, sizeof(*c));
+	unsigned int flags = st->o_direct && rand_r(seed) % 2 ? IORING_SETUP_IOPOLL : 0;
+	/* SUBMIT_ALL: a chain that fails at submission must not hold back the rest */
+	unsigned int setup = flags | IORING_SETUP_SUBMIT_ALL;
+	int round, i, n, end = rand_r(seed) % 3;
+	struct io_uring_sqe *sqe;
+	struct io_uring_cqe *cqe;
+	struct io_uring ring;
+
+	if (!c || io_uring_queue_init(2 * DRV_BATCH, &ring, setup))
+		return false;
+	if (io_uring_register_files(&ring, &st->fd, 1) ||
+	    register_progs(&ring, &st->prog, 1, 0)) {
+		io_uring_queue_exit(&ring);
+		return false;
+	}
+	pthread_mutex_lock(&st->lock[id]);
+	st->ring_fd[id] = ring.ring_fd;
+	pthread_mutex_unlock(&st->lock[id]);
+
+	for (round = 0; round < STRESS_ROUNDS; round++) {
+		for (i = 0; i < DRV_BATCH; i++) {
+			sqe = io_uring_get_sqe(&ring);
+			drv_prep(sqe, &c[i], rand_r(seed) % NBLOCKS, st->tag);
+			if (rand_r(seed) % 2)
+				sqe->bpf_chain_flags = IORING_BPF_CHAIN_GENERIC;
+		}
+		n = DRV_BATCH;
+		/* IOPOLL rings cannot cancel (-EINVAL) */
+		if (!flags && rand_r(seed) % 4 == 0) {
+			sqe = io_uring_get_sqe(&ring);
+			io_uring_prep_cancel64(sqe, (uintptr_t)&c[rand_r(seed) % DRV_BATCH], 0);
+			sqe->user_data = STRESS_CANCEL;
+			n++;
+		}
+		if (io_uring_submit(&ring) != n)
+			break;
+		/* the last round of a life that ends abruptly is not reaped */
+		if (round == STRESS_ROUNDS - 1 && end) {
+			__atomic_add_fetch(&st->abandoned, DRV_BATCH, __ATOMIC_RELAXED);
+			break;
+		}
+		for (i = 0; i < n; i++) {
+			if (io_uring_wait_cqe(&ring, &cqe))
+				break;
+			if (cqe->user_data != STRESS_CANCEL)
+				stress_check(st, (struct drv_chain *)(uintptr_t)cqe->user_data,
+					     cqe->res);
+			io_uring_cqe_seen(&ring, cqe);
+		}
+	}
+	pthread_mutex_lock(&st->lock[id]);
+	st->ring_fd[id] = -1;
+	pthread_mutex_unlock(&st->lock[id]);
+	__atomic_add_fetch(&st->hops_driver, ring_counter(&ring, "BpfChainHopsDriver"),
+			   __ATOMIC_RELAXED);
+	__atomic_add_fetch(&st->hops_generic, ring_counter(&ring, "BpfChainHopsGeneric"),
+			   __ATOMIC_RELAXED);
+	if (end == 1)
+		unregister_progs(&ring);
+	io_uring_queue_exit(&ring);
+	__atomic_add_fetch(&st->lives, 1, __ATOMIC_RELAXED);
+	return true;
+}
+
+static void *stress_submitter(void *arg)
+{
+	struct stress_arg *a = arg;
+	unsigned int seed = 100 + a->id;
+	int life;
+
+	for (life = 0; life < STRESS_LIVES && !stress_over(a->st); life++)
+		if (!stress_life(a->st, a->id, &seed))
+			break;
+	return NULL;
+}
+
+/* Empties and refills the program and file slots of the live rings. */
+static void *stress_meddler(void *arg)
+{
+	struct stress *st = arg;
+	int id, ret, step = 0, empty = -1;
+	unsigned int seed = 7;
+	struct io_uring r;
+
+	while (!stress_over(st) && __atomic_load_n(&st->lives, __ATOMIC_RELAXED) <
+	       STRESS_THREADS * STRESS_LIVES) {
+		id = rand_r(&seed) % STRESS_THREADS;
+		pthread_mutex_lock(&st->lock[id]);
+		if (st->ring_fd[id] >= 0) {
+			/* in turn: empty the program slot, fill it, the same for the file */
+			r.ring_fd = st->ring_fd[id];
+			step = (step + 1) % 4;
+			if (step < 2)
+				ret = update_progs(&r, 0, step ? &st->prog : &empty, 1);
+			else
+				ret = io_uring_register_files_update(&r, 0, step == 2 ?
+								     &empty : &st->fd, 1);
+			if (ret >= 0)
+				st->meddled++;
+		}
+		pthread_mutex_unlock(&st->lock[id]);
+		usleep(1000);
+	}
+	return NULL;
+}
+
+TEST_F_TIMEOUT(driver, stress, 300)
+{
+	struct stress st = {
+		.prog = self->prog, .fd = self->fd, .o_direct = variant->o_direct,
+		.tag = self->tag,
+	};
+	struct drv_writer w = {
+		.path = self->path, .fd = self->wfd, .blk = self->blk, .tag = self->tag,
+	};
+	pthread_t threads[STRESS_THREADS], meddler, writer;
+	struct stress_arg args[STRESS_THREADS];
+	struct timespec now;
+	char line[400];
+	int i;
+
+	clock_gettime(CLOCK_MONOTONIC, &now);
+	st.end = now.tv_sec + fuzz_env("BPFCHAIN_STRESS_SECONDS", 15);
+	for (i = 0; i < STRESS_THREADS; i++) {
+		pthread_mutex_init(&st.lock[i], NULL);
+		st.ring_fd[i] = -1;
+	}
+	if (!variant->dev)
+		ASSERT_EQ(0, pthread_create(&writer, NULL, drv_writer, &w));
+	ASSERT_EQ(0, pthread_create(&meddler, NULL, stress_meddler, &st));
+	for (i = 0; i < STRESS_THREADS; i++) {
+		args[i] = (struct stress_arg){ .st = &st, .id = i };
+		ASSERT_EQ(0, pthread_create(&threads[i], NULL, stress_submitter, &args[i]));
+	}
+	for (i = 0; i < STRESS_THREADS; i++)
+		pthread_join(threads[i], NULL);
+	__atomic_store_n(&st.end, 0, __ATOMIC_RELAXED);
+	pthread_join(meddler, NULL);
+	if (!variant->dev) {
+		__atomic_store_n(&w.stop, 1, __ATOMIC_RELEASE);
+		pthread_join(writer, NULL);
+	}
+
+	snprintf(line, sizeof(line),
+		 "stats: %s: %d ring lives, %d chains reaped: %d answers, %d wrong; %d left running at close; hops %ld driver, %ld generic; %d slot changes, %d layout changes;",
+		 variant->dev ?: variant->dir, st.lives, st.chains, st.ok, st.wrong,
+		 st.abandoned, st.hops_driver, st.hops_generic, st.meddled, w.ops);
+	for (i = 1; i < 160; i++)
+		if (st.errs[i])
+			snprintf(line + strlen(line), sizeof(line) - strlen(line), " %s %d",
+				 strerror(i), st.errs[i]);
+	TH_LOG("%s", line);
+	EXPECT_EQ(0, st.wrong);
+	EXPECT_EQ(0, w.err);
+	EXPECT_LT(STRESS_THREADS, st.lives);
+	EXPECT_LT(0, st.ok);
+	EXPECT_LT(0, st.meddled);
+	/* both tiers ran: the driver's only on NVMe */
+	EXPECT_LT(0, st.hops_generic);
+	EXPECT_EQ(!!variant->driver, st.hops_driver > 0);
+}
+
+/*
+ * A hostile program: unless the block starts with the secret in scratch[3]
+ * (then it stops with result 1), it asks for scratch[0] next, then moves
+ * scratch[0] by scratch[1] and multiplies scratch[1] by scratch[2].  So it
+ * can stride past the end of the file, jump anywhere, bounce between two
+ * blocks or point at itself.
+ */
+static const struct bpf_insn hostile_prog[] = {
+	BPF_LDX_MEM(BPF_W, BPF_REG_2, BPF_REG_1, CTX(data)),
+	BPF_LDX_MEM(BPF_W, BPF_REG_3, BPF_REG_1, CTX(data_end)),
+	BPF_MOV64_REG(BPF_REG_4, BPF_REG_2),
+	BPF_ALU64_IMM(BPF_ADD, BPF_REG_4, 8),
+	BPF_JMP_REG(BPF_JLE, BPF_REG_4, BPF_REG_3, 2),
+	BPF_MOV64_IMM(BPF_REG_0, -EBADMSG),
+	BPF_EXIT_INSN(),
+	BPF_LDX_MEM(BPF_DW, BPF_REG_5, BPF_REG_2, 0),
+	BPF_LDX_MEM(BPF_W, BPF_REG_6, BPF_REG_1, CTX(scratch)),
+	BPF_LDX_MEM(BPF_DW, BPF_REG_7, BPF_REG_6, 24),
+	BPF_JMP_REG(BPF_JNE, BPF_REG_5, BPF_REG_7, 4),
+	BPF_MOV64_IMM(BPF_REG_5, 1),
+	BPF_STX_MEM(BPF_W, BPF_REG_1, BPF_REG_5, CTX(result)),
+	BPF_MOV64_IMM(BPF_REG_0, BPF_IO_CHAIN_DONE),
+	BPF_EXIT_INSN(),
+	BPF_LDX_MEM(BPF_DW, BPF_REG_5, BPF_REG_6, 0),
+	BPF_STX_MEM(BPF_DW, BPF_REG_1, BPF_REG_5, CTX(next_offset)),
+	BPF_LDX_MEM(BPF_DW, BPF_REG_7, BPF_REG_6, 8),
+	BPF_ALU64_REG(BPF_ADD, BPF_REG_5, BPF_REG_7),
+	BPF_STX_MEM(BPF_DW, BPF_REG_6, BPF_REG_5, 0),
+	BPF_LDX_MEM(BPF_DW, BPF_REG_8, BPF_REG_6, 16),
+	BPF_ALU64_REG(BPF_MUL, BPF_REG_7, BPF_REG_8),
+	BPF_STX_MEM(BPF_DW, BPF_REG_6, BPF_REG_7, 8),
+	BPF_MOV64_IMM(BPF_REG_0, BPF_IO_CHAIN_NEXT),
+	BPF_EXIT_INSN(),
+};
+
+/* Writes 0xab over the whole scratch area, whatever the SQE asked for. */
+static const struct bpf_insn scratch_filler[] = {
+	BPF_LDX_MEM(BPF_W, BPF_REG_6, BPF_REG_1, CTX(scratch)),
+	BPF_MOV64_IMM(BPF_REG_7, 0),
+	BPF_LD_IMM64(BPF_REG_8, 0xababababababababULL),
+	BPF_JMP_IMM(BPF_JGE, BPF_REG_7, BPF_IO_CHAIN_SCRATCH_SIZE, 5),
+	BPF_MOV64_REG(BPF_REG_2, BPF_REG_6),
+	BPF_ALU64_REG(BPF_ADD, BPF_REG_2, BPF_REG_7),
+	BPF_STX_MEM(BPF_DW, BPF_REG_2, BPF_REG_8, 0),
+	BPF_ALU64_IMM(BPF_ADD, BPF_REG_7, 8),
+	BPF_JMP_IMM(BPF_JA, 0, 0, -6),
+	BPF_MOV64_IMM(BPF_REG_0, BPF_IO_CHAIN_DONE),
+	BPF_EXIT_INSN(),
+};
+
+/* A chain of program @slot from offset 0 of fixed file @file: result, hops. */
+static int hostile_run(struct io_uring *ring, void *buf, int file, int slot,
+		       __u64 *scratch, long *hops)
+{
+	struct io_uring_sqe *sqe = io_uring_get_sqe(ring);
+	struct io_uring_cqe *cqe;
+	long before = ring_hops(ring);
+	int res;
+
+	io_uring_prep_rw(IORING_OP_BPF_CHAIN, sqe, file, buf, DRV_BS, 0);
+	sqe->flags = IOSQE_FIXED_FILE;
+	sqe->bpf_chain_prog = slot;
+	sqe->bpf_chain_scratch = (uintptr_t)scratch;
+	sqe->bpf_chain_scratch_len = 4 * sizeof(__u64);
+	if (io_uring_submit(ring) != 1 || io_uring_wait_cqe(ring, &cqe))
+		return -EPIPE;
+	res = cqe->res;
+	io_uring_cqe_seen(ring, cqe);
+	*hops = ring_hops(ring) - before;
+	return res;
+}
+
+/*
+ * Hostile programs get their documented errors, and none of them reads a
+ * byte the file does not own: a file of secrets is written right after the
+ * chains' file (on a file system its blocks follow the file's on disk),
+ * and a chain that reached one would say so.  The same program finds the
+ * secret at once when pointed at the secrets' file, so the check can fail.
+ */
+TEST_F(driver, hostile_programs)
+{
+	const __u64 size = lseek(self->fd, 0, SEEK_END), bs = DRV_BS;
+	const struct {
+		__u64 next, step, mult;
+		int res;
+		long hops;
+		const char *what;
+	} cases[] = {
+		{ size - 7 * bs, bs, 1, -ERANGE, 8, "the last blocks, then past EOF" },
+		{ size, 0, 0, -ERANGE, 1, "the block right after EOF" },
+		{ size + 8 * bs, bs, 1, -ERANGE, 1, "where the secrets lie" },
+		{ -bs, 0, 0, -ERANGE, 1, "a negative offset" },
+		{ 1ULL << 62, 0, 0, -ERANGE, 1, "far past EOF" },
+		{ bs + 8, 0, 0, -EINVAL, 1, "an unaligned offset" },
+		{ bs, bs, -1ULL, -ELOOP, 256, "two blocks, back and forth" },
+		{ 0, 0, 0, -ELOOP, 256, "itself" },
+	};
+	int fds[2] = { self->fd, -1 }, progs[2], sfd = -1, res, right = 0, found = 0;
+	long total = 0;
+	__u64 scratch[64], magic;
+	char secrets[300];
+	struct io_uring ring;
+	unsigned int i;
+	long hops;
+	void *buf;
+
+	ASSERT_EQ(0, posix_memalign(&buf, 4096, DRV_BS));
+	ASSERT_EQ(8, getrandom(&magic, 8, 0));
+	magic |= 1;
+	if (!variant->dev) {
+		snprintf(secrets, sizeof(secrets), "%s.secrets", self->path);
+		sfd = open(secrets, O_CREAT | O_TRUNC | O_RDWR, 0600);
+		ASSERT_LE(0, sfd);
+		for (i = 0; i < DRV_BS / 8; i++)
+			((__u64 *)buf)[i] = magic;
+		for (i = 0; i < 2 * NBLOCKS; i++)
+			ASSERT_EQ(DRV_BS, pwrite(sfd, buf, DRV_BS, (off_t)i * DRV_BS));
+		ASSERT_EQ(0, fsync(sfd));
+		fds[1] = open(secrets, O_RDONLY | (variant->o_direct ? O_DIRECT : 0));
+		ASSERT_LE(0, fds[1]);
+	}
+	progs[0] = prog_load(BPF_PROG_TYPE_IO_CHAIN, hostile_prog, ARRAY_SIZE(hostile_prog));
+	ASSERT_LE(0, progs[0]);
+	progs[1] = prog_load(BPF_PROG_TYPE_IO_CHAIN, scratch_filler, ARRAY_SIZE(scratch_filler));
+	ASSERT_LE(0, progs[1]) TH_LOG("scratch_filler: %s", strerror(errno));
+	ASSERT_EQ(0, io_uring_queue_init(4, &ring, 0));
+	ASSERT_EQ(0, io_uring_register_files(&ring, fds, fds[1] < 0 ? 1 : 2));
+	ASSERT_EQ(0, register_progs(&ring, progs, 2, 0));
+
+	for (i = 0; i < ARRAY_SIZE(cases); i++) {
+		scratch[0] = cases[i].next;
+		scratch[1] = cases[i].step;
+		scratch[2] = cases[i].mult;
+		scratch[3] = magic;
+		res = hostile_run(&ring, buf, 0, 0, scratch, &hops);
+		EXPECT_EQ(cases[i].res, res) TH_LOG("%s", cases[i].what);
+		EXPECT_EQ(cases[i].hops, hops) TH_LOG("%s", cases[i].what);
+		right += res == cases[i].res && hops == cases[i].hops;
+		found += res == 1;
+		total += hops;
+	}
+	if (fds[1] >= 0) {
+		scratch[0] = 0;
+		scratch[3] = magic;
+		EXPECT_EQ(1, hostile_run(&ring, buf, 1, 0, scratch, &hops))
+			TH_LOG("the program cannot see the secrets");
+	}
+
+	/*
+	 * A program that fills the whole scratch area: the SQE's 32 bytes
+	 * come back filled, the rest of the caller's buffer is untouched.
+	 */
+	memset(scratch, 0x11, sizeof(scratch));
+	EXPECT_EQ(0, hostile_run(&ring, buf, 0, 1, scratch, &hops));
+	EXPECT_EQ(1, hops);
+	for (i = 0; i < 4; i++)
+		EXPECT_EQ(0xababababababababULL, scratch[i]);
+	for (; i < ARRAY_SIZE(scratch); i++)
+		EXPECT_EQ(0x1111111111111111ULL, scratch[i]) TH_LOG("scratch[%u]", i);
+	TH_LOG("stats: %s: %u hostile chains, %ld hops: %d got their errno, %d saw a secret",
+	       variant->dev ?: variant->dir, (unsigned int)ARRAY_SIZE(cases), total, right, found);
+
+	io_uring_queue_exit(&ring);
+	close(progs[0]);
+	close(progs[1]);
+	if (fds[1] >= 0) {
+		close(fds[1]);
+		close(sfd);
+		unlink(secrets);
+	}
+	free(buf);
+}
+
+/* Interrupts taken so far by nvme0's I/O queues, -1 if none are listed. */
+static long nvme_io_interrupts(void)
+{
+	char line[1024], *p, *end;
+	long total = -1, n;
+	FILE *f = fopen("/proc/interrupts", "r");
+
+	if (!f)
+		return -1;
+	while (fgets(line, sizeof(line), f)) {
+		if (!strstr(line, "nvme0q") || strstr(line, "nvme0q0"))
+			continue;
+		p = strchr(line, ':');
+		if (!p)
+			continue;
+		for (p++; (n = strtol(p, &end, 10)), end != p; p = end)
+			total = (total < 0 ? 0 : total) + n;
+	}
+	fclose(f);
+	return total;
+}
+
+/*
+ * An IOPOLL ring: on NVMe the chains' reads go to a poll queue and the
+ * driver continues them while io_uring polls; elsewhere the hops are
+ * generic reads.  The answers are the same.
+ */
+TEST_F(driver, iopoll_ring)
+{
+	static struct drv_chain c[DRV_BATCH];
+	long irqs = nvme_io_interrupts(), want = 0;
+	struct io_uring_cqe *cqe;
+	struct drv_chain *cc;
+	struct io_uring ring;
+	int i, ret;
+
+	ret = io_uring_queue_init(16, &ring, IORING_SETUP_IOPOLL);
+	if (ret)
+		SKIP(return, "IOPOLL ring: %s", strerror(-ret));
+	ASSERT_EQ(0, io_uring_register_files(&ring, &self->fd, 1));
+	ASSERT_EQ(0, register_progs(&ring, &self->prog, 1, 0));
+	for (i = 0; i < NBLOCKS; i += 7) {
+		EXPECT_TRUE(drv_correct(&c[0], drv_run(&ring, &c[0], i, self->tag)))
+			TH_LOG("chain from %d", i);
+		want += NBLOCKS - i;
+	}
+	/* several in flight, completed by polling */
+	for (i = 0; i < DRV_BATCH; i++) {
+		drv_prep(io_uring_get_sqe(&ring), &c[i], i * 5, self->tag);
+		want += NBLOCKS - i * 5;
+	}
+	ASSERT_EQ(DRV_BATCH, io_uring_submit(&ring));
+	for (i = 0; i < DRV_BATCH; i++) {
+		ASSERT_EQ(0, io_uring_wait_cqe(&ring, &cqe));
+		cc = (struct drv_chain *)(uintptr_t)cqe->user_data;
+		EXPECT_TRUE(drv_correct(cc, cqe->res))
+			TH_LOG("chain from %d: %d", cc->start, cqe->res);
+		io_uring_cqe_seen(&ring, cqe);
+	}
+	EXPECT_EQ(variant->driver ? want : 0, ring_counter(&ring, "BpfChainHopsDriver"));
+	EXPECT_EQ(variant->driver ? 0 : want, ring_counter(&ring, "BpfChainHopsGeneric"));
+	if (variant->driver) {
+		/* with nvme.poll_queues=0 there is no poll queue to check */
+		/* polled: a hop on an interrupt driven queue takes an interrupt */
+		ASSERT_LE(0, irqs) TH_LOG("no nvme0 I/O queue in /proc/interrupts");
+		EXPECT_GT(want / 4, nvme_io_interrupts() - irqs);
+	}
+	io_uring_queue_exit(&ring);
+}
+
+TEST_HARNESS_MAIN
