@@ -737,6 +737,8 @@ TEST_F_TIMEOUT(chain, fuzz_sqes_and_registration, 600)
 		ASSERT_EQ(8, getrandom(&x, 8, 0));
 	x |= 1;
 	seed = x;
+	/* first, so that a run that dies can be replayed (BPFCHAIN_FUZZ_SEED) */
+	TH_LOG("seed %#llx", (long long)seed);
 	for (i = 0; i < iters; i++) {
 		bool canonical;
 		__u8 flags;
