@@ -1,33 +1,42 @@
-# Figure 3 of "BPF for storage": speedup vs depth (1 and 2 threads),
-# latency vs depth, speedup vs batch size.
-#   gnuplot -e "dir='OUT'; floor=F" fig3.gp    (F: the floor's mean µs, or NaN)
-set terminal pngcairo size 1500,420 font ",10" noenhanced
+# Figure 3 of "BPF for storage", with matched baselines, and the cost of a hop.
+#   gnuplot -e "dir='OUT'; floor=F; hd=D; hop='pread=X uring=Y ...'; cpu='guest'" fig3.gp
+# (bench/report writes the data files and calls it.)  F: the polled floor's
+# mean µs, or NaN; D: the depth of the batch axis; hop: each mode's guest
+# CPU per hop, for the legend; cpu: "guest", or "fio task" when the host's
+# counts are missing.
+#   .depth  depth, speedups chain-generic/uring chain/uring chain/pread
+#           chain-poll/uring-poll, mean µs and CPU µs/lookup of pread
+#           uring uring-poll chain-generic chain chain-poll
+#   .batch  batch, chain-generic/uring chain/uring chain-poll/uring-poll
+set terminal pngcairo size 1400,1000 font ",10" noenhanced
 set output dir."/fig3.png"
-set multiplot layout 1,3
+set multiplot layout 2,2
 set grid
 set key top left
-set xlabel "B+-tree depth"
-set ylabel "speedup over user-space io_uring"
-set title "Lookups/s vs depth"
-plot dir."/.speedup1" using 1:3 with linespoints title "chain-generic, 1 thread", \
-     dir."/.speedup1" using 1:4 with linespoints title "chain, 1 thread", \
-     dir."/.speedup1" using 1:5 with linespoints title "chain-poll, 1 thread", \
-     dir."/.speedup2" using 1:3 with linespoints title "chain-generic, 2 threads", \
-     dir."/.speedup2" using 1:4 with linespoints title "chain, 2 threads", \
-     dir."/.speedup2" using 1:5 with linespoints title "chain-poll, 2 threads", \
-     dir."/.speedup1" using 1:2 with linespoints title "pread, 1 thread"
+set xlabel "B+-tree depth (512-byte nodes)"
+set ylabel "speedup over the matched baseline"
+set title "Lookups/s vs depth, 1 thread, batch 1"
+plot dir."/.depth" using 1:2 with linespoints title "chain-generic / uring", \
+     dir."/.depth" using 1:3 with linespoints title "chain / uring", \
+     dir."/.depth" using 1:4 with linespoints title "chain / pread", \
+     dir."/.depth" using 1:5 with linespoints title "chain-poll / uring-poll", \
+     1 with lines dashtype 2 lc "black" notitle
 set ylabel "mean latency (µs)"
-set title "Latency vs depth, 1 thread"
-plot dir."/.speedup1" using 1:6 with linespoints title "user-space io_uring", \
-     dir."/.speedup1" using 1:7 with linespoints title "chain-generic", \
-     dir."/.speedup1" using 1:8 with linespoints title "chain", \
-     dir."/.speedup1" using 1:9 with linespoints title "chain-poll", \
-     dir."/.speedup1" using 1:($1 * floor) with lines dashtype 2 title "depth x floor"
+set title "Latency vs depth, 1 thread, batch 1"
+plot for [i=1:6] dir."/.depth" using 1:(column(5 + i)) with linespoints \
+        title word("pread uring uring-poll chain-generic chain chain-poll", i), \
+     dir."/.depth" using 1:($1 * floor) with lines dashtype 2 title "depth x polled floor"
+set ylabel cpu." CPU per lookup (µs)"
+set title cpu." CPU vs depth: the slope is the CPU of one hop"
+plot for [i=1:6] dir."/.depth" using 1:(column(11 + i)) with linespoints \
+        title sprintf("%s (%s µs/hop)", word("pread uring uring-poll chain-generic chain chain-poll", i), \
+                      word(hop, i)[strstrt(word(hop, i), "=") + 1:])
 set xlabel "batch size (lookups in flight)"
-set ylabel "speedup over user-space io_uring"
-set title "Speedup vs batch size, depth 6"
+set ylabel "speedup over the matched baseline"
+set title sprintf("Speedup vs batch size, depth %d", hd)
 set logscale x 2
-plot dir."/.batch" using 1:2 with linespoints title "chain-generic", \
-     dir."/.batch" using 1:3 with linespoints title "chain", \
-     dir."/.batch" using 1:4 with linespoints title "chain-poll"
+plot dir."/.batch" using 1:2 with linespoints title "chain-generic / uring", \
+     dir."/.batch" using 1:3 with linespoints title "chain / uring", \
+     dir."/.batch" using 1:4 with linespoints title "chain-poll / uring-poll", \
+     1 with lines dashtype 2 lc "black" notitle
 unset multiplot
