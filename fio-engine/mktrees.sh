@@ -8,6 +8,10 @@
 #   bc-depth4.db   100k keys,  512-byte nodes, fanout 24
 #   bc-depth5.db   100k keys,  512-byte nodes, fanout 12
 #   bc-depth6.db   100k keys,  512-byte nodes, fanout 8
+# and the benchmark's trees (bench/run-bench), one node size at every depth
+# so that each hop reads the same kind of block:
+#   bc-hopD.db     512-byte nodes, fanout 8, and 8, 60, 500, 4000, 30k,
+#                  100k keys for depth D = 1..6 (bc-hop6 is bc-depth6)
 #
 #   mktrees.sh [-f] [DIR]     DIR defaults to /mnt/nvme (the guest's NVMe ext4)
 #
@@ -30,11 +34,21 @@ shapes=(
 	"4 -n 100k -s 512 -f 24"
 	"5 -n 100k -s 512 -f 12"
 	"6 -n 100k -s 512 -f 8"
+	"1 -n 8 -s 512 -f 8 hop"
+	"2 -n 60 -s 512 -f 8 hop"
+	"3 -n 500 -s 512 -f 8 hop"
+	"4 -n 4000 -s 512 -f 8 hop"
+	"5 -n 30k -s 512 -f 8 hop"
+	"6 -n 100k -s 512 -f 8 hop"
 )
 for s in "${shapes[@]}"; do
 	set -- $s
-	d=$1; shift
-	out=$dir/bc-depth$d.db
+	d=$1 name=bc-depth$1.db; shift
+	if [ "${7:-}" = hop ]; then
+		name=bc-hop$d.db
+		set -- "${@:1:6}"
+	fi
+	out=$dir/$name
 	if [ $force = 0 ] && [ -s "$out" ]; then
 		continue
 	fi

@@ -350,6 +350,26 @@ static void handle_cqe(struct thread_data *td, struct fio_bpfchain_data *ld,
 		ld->events[ld->nr_events++] = io_u;
 }
 
+/* mode=user: hand the next hops queued by user_cqe() to the kernel, without waiting. */
+static int submit_hops(struct fio_bpfchain_data *ld)
+{
+	int ret;
+
+	if (!ld->hops_pending)
+		return 0;
+	ret = io_uring_submit(&ld->ring);
+	if (ret >= 0)
+		ld->hops_pending = 0;
+	return ret < 0 && ret != -EINTR && ret != -EAGAIN ? ret : 0;
+}
+
+/*
+ * Reap lookups.  In mode=user a CQE is usually one hop, and its next hop
+ * is queued on the SQ; the engine submits the hops it queued together with
+ * its next wait (io_uring_submit_and_wait), so a user-space traversal pays
+ * one system call per round of hops, as a batched io_uring application
+ * would, and before it returns to fio.
+ */
 static int fio_bpfchain_getevents(struct thread_data *td, unsigned int min, unsigned int max,
 				  const struct timespec *t)
 {
@@ -374,26 +394,34 @@ static int fio_bpfchain_getevents(struct thread_data *td, unsigned int min, unsi
 				break;
 		}
 		io_uring_cq_advance(&ld->ring, n);
-		if (ld->hops_pending) {
-			ret = io_uring_submit(&ld->ring);
-			if (ret < 0 && ret != -EINTR && ret != -EAGAIN)
+		if (ld->nr_events >= max || (ld->nr_events >= min && (min || !n))) {
+			ret = submit_hops(ld);
+			if (ret)
 				return ret;
-			if (ret >= 0)
-				ld->hops_pending = 0;
-		}
-		if (ld->nr_events >= max || (ld->nr_events >= min && (min || !n)))
 			break;
+		}
 		if (n)
 			continue;
 		/* nothing there: wait (or, with min 0, look once; IOPOLL polls here) */
 		if (!min) {
+			ret = submit_hops(ld);
+			if (ret)
+				return ret;
 			ret = io_uring_peek_cqe(&ld->ring, &cqe);
 			if (ret == -EAGAIN)
 				break;
 		} else if (tsp) {
+			ret = submit_hops(ld);
+			if (ret)
+				return ret;
 			ret = io_uring_wait_cqe_timeout(&ld->ring, &cqe, tsp);
 			if (ret == -ETIME)
 				break;
+		} else if (ld->hops_pending) {
+			/* the next hops and the wait in one io_uring_enter() */
+			ret = io_uring_submit_and_wait(&ld->ring, 1);
+			if (ret >= 0)
+				ld->hops_pending = 0;
 		} else {
 			ret = io_uring_wait_cqe(&ld->ring, &cqe);
 		}
@@ -574,6 +602,31 @@ static int setup_chain(struct thread_data *td, struct fio_bpfchain_data *ld)
 	return -ret;
 }
 
+/*
+ * The ring, set up as fio's own io_uring engine sets up its ring, so that the
+ * baselines and the chains are measured on the same kind of ring as fio's
+ * stock engine: completion work runs when the task enters the kernel
+ * (COOP_TASKRUN, with TASKRUN_FLAG so that liburing's peek knows to enter),
+ * and, where the kernel has them, only this task submits (SINGLE_ISSUER)
+ * and completion work waits until it asks for completions (DEFER_TASKRUN).
+ * Each flag is dropped in fio's order when the kernel refuses it (EINVAL).
+ */
+static int queue_init(struct fio_bpfchain_data *ld, unsigned int depth, unsigned int flags)
+{
+	static const unsigned int tries[] = {
+		IORING_SETUP_COOP_TASKRUN | IORING_SETUP_TASKRUN_FLAG |
+			IORING_SETUP_SINGLE_ISSUER | IORING_SETUP_DEFER_TASKRUN,
+		IORING_SETUP_COOP_TASKRUN | IORING_SETUP_TASKRUN_FLAG,
+		0,
+	};
+	unsigned int i;
+	int ret = -EINVAL;
+
+	for (i = 0; i < sizeof(tries) / sizeof(tries[0]) && ret == -EINVAL; i++)
+		ret = io_uring_queue_init(depth, &ld->ring, flags | tries[i]);
+	return ret;
+}
+
 /* The files, the ring, registered buffers and files, the program: 0 or an errno. */
 static int setup_ring(struct thread_data *td, struct fio_bpfchain_data *ld)
 {
@@ -584,7 +637,7 @@ static int setup_ring(struct thread_data *td, struct fio_bpfchain_data *ld)
 	ret = fio_bpfchain_open_trees(td, &ld->t);
 	if (ret)
 		return ret;
-	ret = io_uring_queue_init(depth, &ld->ring, o->hipri ? IORING_SETUP_IOPOLL : 0);
+	ret = queue_init(ld, depth, o->hipri ? IORING_SETUP_IOPOLL : 0);
 	if (ret) {
 		fio_bpfchain_err(td, "io_uring_queue_init(%u%s): %s", depth,
 				 o->hipri ? ", IOPOLL" : "", strerror(-ret));
