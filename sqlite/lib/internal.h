@@ -1,0 +1,68 @@
+/* SPDX-License-Identifier: MIT */
+/* What the files of libbpfchain-sqlite share: the database, table and index. */
+#ifndef BPFCHAIN_SQLITE_INTERNAL_H
+#define BPFCHAIN_SQLITE_INTERNAL_H
+
+#include <sqlite3.h>
+#include "bpfchain-sqlite.h"
+
+struct bcsql_cache_page {
+	uint32_t pgno;
+	unsigned char *page;
+};
+
+/* the top levels of a b-tree in memory (bcsql_cache) */
+struct bcsql_tree_cache {
+	unsigned int levels, n;
+	struct bcsql_cache_page *pages;	/* sorted by pgno */
+};
+
+struct bcsql_col {
+	char *name;
+	int has_default;
+	struct bcsql_value dflt;	/* for records shorter than the table */
+	unsigned char *dflt_bytes;
+};
+
+struct bcsql_table {
+	struct bcsql_db *db;
+	char *name;
+	uint32_t root;
+	int ncols, alias;		/* alias: the INTEGER PRIMARY KEY column, or -1 */
+	struct bcsql_col *cols;
+	struct bcsql_tree_cache cache;
+	struct bcsql_table *next;
+};
+
+struct bcsql_index {
+	struct bcsql_table *t;
+	char *name;
+	uint32_t root;
+	int key_type;			/* BCSQL_KEY_INT / BCSQL_KEY_TEXT */
+	struct bcsql_tree_cache cache;
+	struct bcsql_index *next;
+};
+
+struct bcsql_db {
+	sqlite3 *sql;			/* holds the read transaction (shared lock) */
+	int fd;
+	uint32_t page_size, usable, npages;
+	unsigned int file_slot, prog_base;
+	int prog_fds[BCSQL_NR_PROGS];
+	void *skels[BCSQL_NR_PROGS];
+	struct bcsql_table *tables;
+	struct bcsql_index *indexes;
+};
+
+/* record.c */
+int bcsql_decode_record(const unsigned char *p, size_t n, struct bcsql_table *t, int64_t rowid,
+			struct bcsql_value *cols);
+int bcsql_varint(const unsigned char *p, size_t n, uint64_t *v);
+
+/* progs.c: the programs' skeletons */
+void bcsql_progs_free(struct bcsql_db *db);
+
+/* walk.c: a page of the file */
+int bcsql_read_page(struct bcsql_db *db, uint32_t pgno, void *buf);
+
+#endif
