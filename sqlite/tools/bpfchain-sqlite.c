@@ -65,9 +65,8 @@ static int print_row(void *arg, const struct bcsql_row *row)
 
 static void usage(void)
 {
-	fprintf(stderr, "usage: bpfchain-sqlite [-d] [-g] [-v] [-c LEVELS] [-q DEPTH] DB TABLE ROWID...\n"
-		"       bpfchain-sqlite [...] DB TABLE --index INDEX VALUE...\n"
-		"       bpfchain-sqlite [...] DB TABLE --range LO HI [LO HI]...\n");
+	fprintf(stderr, "usage: bpfchain-sqlite [-d] [-g] [-v] [-c LEVELS] [-q DEPTH] DB TABLE "
+		"(ROWID... | --index INDEX VALUE... | --range LO HI [LO HI]...)\n");
 }
 
 int main(int argc, char *argv[])
@@ -87,7 +86,8 @@ int main(int argc, char *argv[])
 	size_t *lens;
 	FILE **fs;
 
-	while ((opt = getopt(argc, argv, "dgvc:q:")) != -1) {
+	opterr = 0;
+	while ((opt = getopt(argc, argv, "+dgvc:q:")) != -1) {
 		switch (opt) {
 		case 'd': direct = 1; break;
 		case 'g': generic = 1; break;

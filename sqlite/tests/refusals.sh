@@ -1,0 +1,81 @@
+#!/bin/bash
+# Description: every refusal of bpfchain-sqlite, with its one-line message
+# and documented exit code, on databases made here by the real sqlite3:
+# not an SQLite database (4), a WAL database whose -wal file holds frames
+# (5), page size 8192 (6), a WITHOUT ROWID table (7), an index collated
+# NOCASE (8), no such table / index (9), UTF-16 text (10), and usage errors
+# (2).  None of them needs the bpfchain kernel: they come before any chain.
+#   refusals.sh BUILD_SQLITE_DIR
+set -u
+tool=$1/bpfchain-sqlite
+[ -x "$tool" ] || { echo "FAIL: $tool missing (make -C sqlite)"; exit 1; }
+command -v sqlite3 > /dev/null || { echo "Skipped: no sqlite3 (rig/deps.sh installs it)"; exit 77; }
+tmp=$(mktemp -d "${TMPDIR:-/tmp}/sqlite-refusals.XXXXXX")
+trap 'rm -rf "$tmp"' EXIT
+fails=0 n=0
+# expect NAME EXIT REGEX -- ARGS...
+expect() {
+	local name=$1 want=$2 re=$3; shift 4
+	n=$((n + 1))
+	"$tool" "$@" > "$tmp/out" 2> "$tmp/err"
+	local rc=$?
+	if [ "$rc" != "$want" ] || ! grep -Eq "$re" "$tmp/err" || [ "$(wc -l < "$tmp/err")" != 1 ] ||
+	   [ -s "$tmp/out" ]; then
+		echo "FAIL: $name: exit $rc (want $want), stderr: $(cat "$tmp/err")"
+		fails=$((fails + 1))
+	else
+		echo "ok: $name: exit $rc: $(cat "$tmp/err")"
+	fi
+}
+s() { sqlite3 "$@" > /dev/null; }
+
+s "$tmp/ok.db" "CREATE TABLE t(a INTEGER PRIMARY KEY, b TEXT COLLATE NOCASE, c INT, d);
+	CREATE INDEX t_b ON t(b); CREATE INDEX t_c ON t(c); CREATE INDEX t_cd ON t(c, d);
+	CREATE INDEX t_c_desc ON t(c DESC); CREATE INDEX t_part ON t(c) WHERE c > 0;
+	CREATE INDEX t_d ON t(d); CREATE INDEX t_expr ON t(c + 1);
+	CREATE TABLE w(k TEXT PRIMARY KEY, v) WITHOUT ROWID; CREATE TABLE u(x);
+	CREATE INDEX u_x ON u(x); CREATE VIEW v AS SELECT * FROM t;
+	INSERT INTO t VALUES (1, 'a', 1, 1);"
+printf 'not a database, just text long enough to be longer than one hundred bytes ..........................\n' > "$tmp/text.db"
+: > "$tmp/short.db"
+s "$tmp/big.db" "PRAGMA page_size = 8192; CREATE TABLE t(a); INSERT INTO t VALUES (1);"
+s "$tmp/utf16.db" "PRAGMA encoding = 'UTF-16le'; CREATE TABLE t(a); INSERT INTO t VALUES ('x');"
+# a WAL database whose -wal file keeps its frames: a second connection
+# holds a read transaction open, so the first cannot checkpoint on close
+s "$tmp/wal.db" "PRAGMA journal_mode = WAL; CREATE TABLE t(a);"
+( sqlite3 "$tmp/wal.db" "BEGIN; SELECT count(*) FROM t;" ".shell sleep 3" > /dev/null & )
+sleep 1
+s "$tmp/wal.db" "PRAGMA wal_autocheckpoint = 0; INSERT INTO t VALUES (1);"
+cp "$tmp/wal.db" "$tmp/wal2.db"; cp "$tmp/wal.db-wal" "$tmp/wal2.db-wal" 2> /dev/null
+[ -s "$tmp/wal2.db-wal" ] || { echo "FAIL: could not make a -wal file with frames"; fails=$((fails + 1)); }
+s "$tmp/walempty.db" "PRAGMA journal_mode = WAL; CREATE TABLE t(a); INSERT INTO t VALUES (7);"
+
+expect not-a-database 4 'not an SQLite database' -- "$tmp/text.db" t 1
+expect empty-file 4 'not an SQLite database' -- "$tmp/short.db" t 1
+expect missing-file 3 'No such file' -- "$tmp/nope.db" t 1
+expect wal-frames 5 'WAL mode and .* holds frames' -- "$tmp/wal2.db" t 1
+expect page-size-8192 6 'page size 8192: chains read at most 4096 bytes per hop' -- "$tmp/big.db" t 1
+expect without-rowid 7 'w: a WITHOUT ROWID table' -- "$tmp/ok.db" w 1
+expect nocase-index 8 't_b: an index column collated other than BINARY' -- "$tmp/ok.db" t --index t_b a
+expect no-table 9 'nope: no such table or index' -- "$tmp/ok.db" nope 1
+expect no-index 9 'nope: no such table or index' -- "$tmp/ok.db" t --index nope 1
+expect index-of-other-table 9 'u_x: no such table or index' -- "$tmp/ok.db" t --index u_x 1
+expect view 10 'v: not supported' -- "$tmp/ok.db" v 1
+expect two-column-index 10 't_cd: not supported' -- "$tmp/ok.db" t --index t_cd 1
+expect desc-index 10 't_c_desc: not supported' -- "$tmp/ok.db" t --index t_c_desc 1
+expect partial-index 10 't_part: not supported' -- "$tmp/ok.db" t --index t_part 1
+expect expression-index 10 't_expr: not supported' -- "$tmp/ok.db" t --index t_expr 1
+expect blob-affinity-index 10 't_d: not supported' -- "$tmp/ok.db" t --index t_d 1
+expect utf16 10 'UTF-16' -- "$tmp/utf16.db" t 1
+expect text-key-too-long 10 'not supported' -- "$tmp/ok.db" u --index u_x "$(printf '%0201d' 0)"
+expect usage-no-key 2 'usage' -- "$tmp/ok.db" t
+expect usage-bad-rowid 2 'not an integer' -- "$tmp/ok.db" t 12x
+expect usage-bad-int-key 2 'not an integer' -- "$tmp/ok.db" t --index t_c abc
+expect usage-odd-range 2 'usage' -- "$tmp/ok.db" t --range 1
+expect usage-range-lo-hi 2 'LO > HI' -- "$tmp/ok.db" t --range 5 1
+expect usage-option 2 'usage' -- -x "$tmp/ok.db" t 1
+# the lock: while bpfchain-sqlite's library holds the database open, a
+# writer cannot commit (checked with sqlite3 through the library's own
+# read transaction: the tool holds it for the whole run)
+echo "refusals: $n cases, $fails failed"
+[ "$fails" = 0 ]
