@@ -15,6 +15,8 @@ pkgs=(
 	qemu-system-x86 e2fsprogs xfsprogs fdisk
 	# user space: io_uring, BPF, fio, plots
 	liburing-dev libbpf-dev pkg-config clang libclang-rt-dev llvm bpftool fio jq gnuplot-nox man-db
+	# SQLite: the schema and the shared lock (sqlite/), the reference answers in tests
+	sqlite3 libsqlite3-dev
 	# apt-get source fio
 	dpkg-dev
 )

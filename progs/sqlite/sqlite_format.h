@@ -177,7 +177,7 @@ struct bcsql_rowid_scratch {
  */
 #define BCSQL_KEY_INT		1
 #define BCSQL_KEY_TEXT		2
-#define BCSQL_KEY_MAX		64	/* bytes of a TEXT key */
+#define BCSQL_KEY_MAX		64	/* bytes of a TEXT key: the verifier's budget */
 
 struct bcsql_index_scratch {
 	struct bcsql_rowid_scratch row;	/* phase 1; row.rowid: the entry's rowid */

@@ -67,7 +67,7 @@ expect partial-index 10 't_part: not supported' -- "$tmp/ok.db" t --index t_part
 expect expression-index 10 't_expr: not supported' -- "$tmp/ok.db" t --index t_expr 1
 expect blob-affinity-index 10 't_d: not supported' -- "$tmp/ok.db" t --index t_d 1
 expect utf16 10 'UTF-16' -- "$tmp/utf16.db" t 1
-expect text-key-too-long 10 'not supported' -- "$tmp/ok.db" u --index u_x "$(printf '%0201d' 0)"
+expect text-key-too-long 10 'not supported' -- "$tmp/ok.db" u --index u_x "$(printf "%065d" 0)"
 expect usage-no-key 2 'usage' -- "$tmp/ok.db" t
 expect usage-bad-rowid 2 'not an integer' -- "$tmp/ok.db" t 12x
 expect usage-bad-int-key 2 'not an integer' -- "$tmp/ok.db" t --index t_c abc
