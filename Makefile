@@ -36,7 +36,7 @@ test-debug: kernel-debug
 		BPFCHAIN_VM_TIMEOUT=$${BPFCHAIN_VM_TIMEOUT:-10800} BPFCHAIN_TEST_TIMEOUT=$${BPFCHAIN_TEST_TIMEOUT:-1200} \
 		rig/test-all
 
-# The Figure 3 benchmark, in one boot (about 55 minutes): the guest runs
+# The Figure 3 benchmark, in one boot (about 50 minutes): the guest runs
 # bench/run-bench while bench/host-monitor counts the guest's CPU time and
 # the host's load, then bench/report writes build/bench/results.{csv,md}
 # and fig3.png (bench/README.md)
