@@ -199,9 +199,14 @@ cmd_checkpatch() {
 	[ ${#list[@]} -gt 0 ] || list=($(series))
 	for p in "${list[@]}"; do
 		# FILE_PATH_CHANGES asks whether MAINTAINERS needs updating for
-		# every new file: the series' entry covers its folders (0002, 0006)
+		# every new file: the series' entry covers its folders.
+		# UNKNOWN_COMMIT_ID looks commit ids up in the tree's history,
+		# and Debian's source tarball has none: the upstream ids that the
+		# nvme fixes cite (Fixes:, "commit ...") were checked against the
+		# public lists' archives instead.
 		# /usr/bin first: spdxcheck.py needs Debian's python3 and its ply
-		if (cd "$src" && PATH=/usr/bin:$PATH ./scripts/checkpatch.pl --strict -q --ignore FILE_PATH_CHANGES "$patches/$p") >/tmp/checkpatch.$$ 2>&1; then
+		if (cd "$src" && PATH=/usr/bin:$PATH ./scripts/checkpatch.pl --strict -q \
+			--ignore FILE_PATH_CHANGES,UNKNOWN_COMMIT_ID "$patches/$p") >/tmp/checkpatch.$$ 2>&1; then
 			echo "ok checkpatch $p"; pass=$((pass + 1))
 		else
 			echo "not ok checkpatch $p"; sed 's/^/# /' /tmp/checkpatch.$$; fail=$((fail + 1))

@@ -10,6 +10,9 @@
  */
 #include "bpf_chain_helpers.h"
 
+#include <sys/mman.h>
+#include <sys/wait.h>
+
 FIXTURE(driver) {
 	struct io_uring ring;
 	int ring_ok;
@@ -933,6 +936,291 @@ TEST_F(driver, iopoll_ring)
 		ASSERT_LE(0, irqs) TH_LOG("no nvme0 I/O queue in /proc/interrupts");
 		EXPECT_GT(want / 4, nvme_io_interrupts() - irqs);
 	}
+	io_uring_queue_exit(&ring);
+}
+
+/* The first 8 bytes of the block into scratch[0], and done. */
+static const struct bpf_insn first_word[] = {
+	BPF_LDX_MEM(BPF_W, BPF_REG_2, BPF_REG_1, CTX(data)),
+	BPF_LDX_MEM(BPF_W, BPF_REG_3, BPF_REG_1, CTX(data_end)),
+	BPF_MOV64_REG(BPF_REG_4, BPF_REG_2),
+	BPF_ALU64_IMM(BPF_ADD, BPF_REG_4, 8),
+	BPF_JMP_REG(BPF_JLE, BPF_REG_4, BPF_REG_3, 2),
+	BPF_MOV64_IMM(BPF_REG_0, -EBADMSG),
+	BPF_EXIT_INSN(),
+	BPF_LDX_MEM(BPF_DW, BPF_REG_5, BPF_REG_2, 0),
+	BPF_LDX_MEM(BPF_W, BPF_REG_6, BPF_REG_1, CTX(scratch)),
+	BPF_STX_MEM(BPF_DW, BPF_REG_6, BPF_REG_5, 0),
+	BPF_MOV64_IMM(BPF_REG_0, BPF_IO_CHAIN_DONE),
+	BPF_EXIT_INSN(),
+};
+
+/*
+ * A nowait buffered read that stops short inside the file (item 9): a
+ * hop of 4096 bytes at 2048, its first page in the page cache and its
+ * second not.  The read copies the first half and stops at the page it
+ * would wait for; the chain reads the block again where it may block,
+ * and answers, instead of ending with -ERANGE.  mincore() shows the
+ * page cache as the test wants it before the chain runs.
+ */
+TEST_F(driver, short_nowait_buffered_read)
+{
+	__u64 marker = self->tag ^ 0x0123456789abcdefULL, scratch[2] = {};
+	struct io_uring_sqe *sqe;
+	struct io_uring_cqe *cqe;
+	struct io_uring ring;
+	int fd, rfd, prog;
+	unsigned char vec[2];
+	char byte;
+	void *map;
+
+	if (variant->dev)
+		SKIP(return, "the raw partition is written with O_DIRECT");
+	ASSERT_EQ(8, pwrite(self->wfd, &marker, 8, 2048));
+	ASSERT_EQ(0, fsync(self->wfd));
+	fd = open(self->path, O_RDONLY);
+	ASSERT_LE(0, fd);
+	ASSERT_EQ(0, posix_fadvise(fd, 0, 0, POSIX_FADV_DONTNEED));
+	/* page 0 alone into the cache: no readahead on this file */
+	rfd = open(self->path, O_RDONLY);
+	ASSERT_LE(0, rfd);
+	ASSERT_EQ(0, posix_fadvise(rfd, 0, 0, POSIX_FADV_RANDOM));
+	ASSERT_EQ(1, pread(rfd, &byte, 1, 0));
+	close(rfd);
+	map = mmap(NULL, 2 * 4096, PROT_READ, MAP_SHARED, fd, 0);
+	ASSERT_NE(MAP_FAILED, map);
+	ASSERT_EQ(0, mincore(map, 2 * 4096, vec));
+	munmap(map, 2 * 4096);
+	ASSERT_EQ(1, vec[0] & 1);
+	ASSERT_EQ(0, vec[1] & 1) TH_LOG("page 1 is cached already");
+
+	prog = prog_load(BPF_PROG_TYPE_IO_CHAIN, first_word, ARRAY_SIZE(first_word));
+	ASSERT_LE(0, prog);
+	ASSERT_EQ(0, io_uring_queue_init(4, &ring, 0));
+	ASSERT_EQ(0, io_uring_register_files(&ring, &fd, 1));
+	ASSERT_EQ(0, register_progs(&ring, &prog, 1, 0));
+	sqe = io_uring_get_sqe(&ring);
+	io_uring_prep_rw(IORING_OP_BPF_CHAIN, sqe, 0, self->blk, DRV_BS, 2048);
+	sqe->flags = IOSQE_FIXED_FILE;
+	sqe->bpf_chain_flags = IORING_BPF_CHAIN_GENERIC;
+	sqe->bpf_chain_scratch = (uintptr_t)scratch;
+	sqe->bpf_chain_scratch_len = sizeof(scratch);
+	ASSERT_EQ(1, io_uring_submit(&ring));
+	ASSERT_EQ(0, io_uring_wait_cqe(&ring, &cqe));
+	EXPECT_EQ(0, cqe->res);
+	io_uring_cqe_seen(&ring, cqe);
+	EXPECT_EQ(marker, scratch[0]);
+	EXPECT_EQ(1, ring_counter(&ring, "BpfChainHopsGeneric"));
+	io_uring_queue_exit(&ring);
+	close(prog);
+	close(fd);
+}
+
+/* Make the list a cycle: its last element links back to the first. */
+static int close_the_list(int fd, void *blk, __u64 tag)
+{
+	__u64 next = (__u64)LIST_POS(0) * DRV_BS, val = 1000 + NBLOCKS - 1;
+
+	memset(blk, 0x5a, DRV_BS);
+	memcpy(blk, &next, 8);
+	memcpy((char *)blk + 8, &val, 8);
+	memcpy((char *)blk + 16, &tag, 8);
+	if (pwrite(fd, blk, DRV_BS, (off_t)LIST_POS(NBLOCKS - 1) * DRV_BS) != DRV_BS)
+		return -1;
+	return fsync(fd);
+}
+
+static int prog_id(int prog)
+{
+	struct bpf_prog_info info = {};
+	union bpf_attr attr = {};
+
+	attr.info.bpf_fd = prog;
+	attr.info.info_len = sizeof(info);
+	attr.info.info = (uintptr_t)&info;
+	if (syscall(__NR_bpf, BPF_OBJ_GET_INFO_BY_FD, &attr, sizeof(attr)))
+		return -1;
+	return info.id;
+}
+
+/* Does a BPF program with this id still exist? */
+static bool prog_alive(int id)
+{
+	union bpf_attr attr = {};
+	int fd;
+
+	attr.prog_id = id;
+	fd = syscall(__NR_bpf, BPF_PROG_GET_FD_BY_ID, &attr, sizeof(attr));
+	if (fd < 0)
+		return errno != ENOENT;
+	close(fd);
+	return true;
+}
+
+#define EXIT_CHAINS	64
+#define EXIT_HOPS	65536
+
+/*
+ * The child: a ring of its own, its own copy of the program (so that the
+ * program lives exactly as long as the ring and its chains), EXIT_CHAINS
+ * chains around a cycle with a limit of EXIT_HOPS hops each, minutes of
+ * reads.  Once they are running, it reports the program's id and exits
+ * with the chains in flight.  Exit status: the step that failed.
+ */
+static int exit_child(int fd, unsigned int flags, __u64 tag, int report)
+{
+	static struct drv_chain c[EXIT_CHAINS];
+	struct io_uring_cqe *cqe;
+	struct io_uring ring;
+	int prog, id, i;
+
+	prog = prog_load(BPF_PROG_TYPE_IO_CHAIN, tagged_walker, ARRAY_SIZE(tagged_walker));
+	id = prog_id(prog);
+	if (prog < 0 || id < 0)
+		return 10;
+	if (io_uring_queue_init(EXIT_CHAINS, &ring, flags))
+		return 11;
+	if (io_uring_register_files(&ring, &fd, 1) ||
+	    register_progs(&ring, &prog, 1, EXIT_HOPS))
+		return 12;
+	close(prog);
+	for (i = 0; i < EXIT_CHAINS; i++)
+		drv_prep(io_uring_get_sqe(&ring), &c[i], i, tag);
+	if (io_uring_submit(&ring) != EXIT_CHAINS)
+		return 13;
+	/* running: a few thousand hops, and none of the chains is over */
+	for (i = 0; i < 20000 && ring_hops(&ring) < 4 * EXIT_CHAINS; i++) {
+		/* an IOPOLL ring goes on only while someone polls it */
+		if (!io_uring_peek_cqe(&ring, &cqe))
+			return 14;
+		usleep(1000);
+	}
+	if (ring_hops(&ring) < 4 * EXIT_CHAINS)
+		return 15;
+	if (write(report, &id, sizeof(id)) != sizeof(id))
+		return 16;
+	_exit(0);	/* no io_uring_queue_exit(): the exit path cleans up */
+}
+
+/*
+ * A process that exits with long chains in flight (item 8 of the driver
+ * tier's safety list): ring exit ends them at their next hop, in the
+ * driver and in the exit worker's polling, instead of letting them run to
+ * their hop limit (EXIT_CHAINS * EXIT_HOPS reads, minutes here).  The
+ * ring is gone when its program is: the test waits for that, then checks
+ * that it took a small part of the chains' hops.
+ */
+static void exit_with_chains(struct __test_metadata *_metadata, int fd,
+			     unsigned int flags, __u64 tag, const char *dev)
+{
+	long reads = 0, reads2 = 0, sectors;
+	int pipefd[2], status, id = -1, i;
+	pid_t pid;
+
+	ASSERT_EQ(0, pipe(pipefd));
+	pid = fork();
+	ASSERT_LE(0, pid);
+	if (!pid) {
+		close(pipefd[0]);
+		_exit(exit_child(fd, flags, tag, pipefd[1]));
+	}
+	close(pipefd[1]);
+	ASSERT_EQ(sizeof(id), read(pipefd[0], &id, sizeof(id)))
+		TH_LOG("the child did not start its chains");
+	TH_LOG("%s ring: chains running, the child exits",
+	       flags & IORING_SETUP_IOPOLL ? "IOPOLL" : "interrupt");
+	close(pipefd[0]);
+	if (dev)
+		ASSERT_EQ(0, part_reads(dev, &reads, &sectors));
+	ASSERT_EQ(pid, waitpid(pid, &status, 0));
+	ASSERT_EQ(0, status) TH_LOG("child step %d", WEXITSTATUS(status));
+	/* generous: ended, it is gone in well under a second */
+	for (i = 0; i < 1200 && prog_alive(id); i++)
+		usleep(50000);
+	EXPECT_FALSE(prog_alive(id)) TH_LOG("chains still running a minute after exit");
+	TH_LOG("ring gone after %d ms", i * 50);
+	if (dev) {
+		/* each chain ends at its next hop; not a tenth of its limit */
+		ASSERT_EQ(0, part_reads(dev, &reads2, &sectors));
+		EXPECT_GT(EXIT_CHAINS * (EXIT_HOPS / 10), reads2 - reads);
+	}
+}
+
+TEST_F_TIMEOUT(driver, exit_with_long_chains_in_flight, 300)
+{
+	struct io_uring probe_ring;
+
+	ASSERT_EQ(0, close_the_list(self->wfd, self->blk, self->tag));
+	exit_with_chains(_metadata, self->fd, 0, self->tag, variant->dev);
+	if (io_uring_queue_init(4, &probe_ring, IORING_SETUP_IOPOLL))
+		SKIP(return, "no IOPOLL ring");
+	io_uring_queue_exit(&probe_ring);
+	exit_with_chains(_metadata, self->fd, IORING_SETUP_IOPOLL, self->tag, variant->dev);
+}
+
+/*
+ * An IOPOLL ring shared with a child after fork(), the child reaping the
+ * completion (item 9): the chain hands its block and scratch to the
+ * submitter's memory, not to whoever polled.  The child reports what it
+ * reaped and whether its own copies changed; they may only if the chain
+ * was over before the fork (the generic tier can finish at submission).
+ */
+struct reaped {
+	int wait;		/* io_uring_wait_cqe() */
+	int res;		/* the CQE's */
+	int pending;		/* no CQE yet when the child started */
+	int touched;		/* the child's scratch or block changed */
+};
+
+TEST_F(driver, iopoll_completion_reaped_by_another_process)
+{
+	static const char zero[24];
+	static struct drv_chain c;
+	struct io_uring_cqe *cqe;
+	struct io_uring ring;
+	struct reaped r;
+	int pipefd[2], ret, i;
+	pid_t pid;
+
+	ret = io_uring_queue_init(4, &ring, IORING_SETUP_IOPOLL);
+	if (ret)
+		SKIP(return, "IOPOLL ring: %s", strerror(-ret));
+	ASSERT_EQ(0, io_uring_register_files(&ring, &self->fd, 1));
+	ASSERT_EQ(0, register_progs(&ring, &self->prog, 1, 0));
+	/* a first chain builds the block map: the next ones stay in the driver */
+	ASSERT_TRUE(drv_correct(&c, drv_run(&ring, &c, 0, self->tag)));
+	for (i = 0; i < NBLOCKS; i += 9) {
+		drv_prep(io_uring_get_sqe(&ring), &c, i, self->tag);
+		memset(c.buf, 0, DRV_BS);
+		ASSERT_EQ(1, io_uring_submit(&ring));
+		ASSERT_EQ(0, pipe(pipefd));
+		pid = fork();
+		ASSERT_LE(0, pid);
+		if (!pid) {
+			r.pending = !io_uring_cq_ready(&ring);
+			r.wait = io_uring_wait_cqe(&ring, &cqe);
+			r.res = r.wait ? 0 : cqe->res;
+			if (!r.wait)
+				io_uring_cqe_seen(&ring, cqe);
+			r.touched = c.scratch[1] || memcmp(c.buf, zero, sizeof(zero));
+			_exit(write(pipefd[1], &r, sizeof(r)) == sizeof(r) ? 0 : 1);
+		}
+		close(pipefd[1]);
+		ASSERT_EQ(sizeof(r), read(pipefd[0], &r, sizeof(r)));
+		close(pipefd[0]);
+		ASSERT_EQ(pid, waitpid(pid, NULL, 0));
+		EXPECT_EQ(0, r.wait) TH_LOG("chain from %d", i);
+		EXPECT_EQ(NBLOCKS - i, r.res) TH_LOG("chain from %d", i);
+		if (r.pending)
+			EXPECT_FALSE(r.touched) TH_LOG("chain from %d: the child's memory", i);
+		/* in the submitter's memory */
+		EXPECT_EQ(1000 + NBLOCKS - 1 + (__u64)i, c.scratch[1]) TH_LOG("chain from %d", i);
+		EXPECT_EQ(self->tag, *(__u64 *)((char *)c.buf + 16)) TH_LOG("chain from %d", i);
+		if (variant->driver)
+			EXPECT_TRUE(r.pending) TH_LOG("chain from %d ended unpolled", i);
+	}
+	if (variant->driver)
+		EXPECT_LT(0, ring_counter(&ring, "BpfChainHopsDriver"));
 	io_uring_queue_exit(&ring);
 }
 

@@ -11,6 +11,8 @@
  */
 #include "bpf_chain_helpers.h"
 
+#include <sys/klog.h>
+
 #define FAULT_HOP	5
 
 FIXTURE(faults) {
@@ -312,6 +314,81 @@ TEST_F(faults, submission_error)
 	EXPECT_EQ(NBLOCKS, hops);
 	TH_LOG("stats: %s: 2 bio submissions failed (hop %d, generic; hop 1, driver): %d -EIO",
 	       self->disk, FAULT_HOP, failed);
+}
+
+/* How often the kernel log says @what. */
+static int klog_count(const char *what)
+{
+	int size = klogctl(10 /* SYSLOG_ACTION_SIZE_BUFFER */, NULL, 0), n = 0, len;
+	char *buf, *p;
+
+	if (size <= 0)
+		return -1;
+	buf = malloc(size + 1);
+	if (!buf)
+		return -1;
+	len = klogctl(3 /* SYSLOG_ACTION_READ_ALL */, buf, size);
+	if (len < 0) {
+		free(buf);
+		return -1;
+	}
+	buf[len] = 0;
+	for (p = buf; (p = strstr(p, what)); p++)
+		n++;
+	free(buf);
+	return n;
+}
+
+/*
+ * A chain on an IOPOLL ring whose process stops polling with a hop in
+ * flight (item 8; a process stopped with SIGSTOP is one): its completion
+ * waits on the poll queue, the request times out, and nvme_timeout()'s
+ * polling finds the completion.  The block layer does not continue a
+ * request the timeout handler has: the hop completes there, the
+ * controller stays live with no abort or reset, and when the process
+ * polls again the chain goes on from its next hop to the right answer.
+ * Certain, not timed: nothing polls the queue until the test does.
+ */
+TEST_F_TIMEOUT(faults, timeout_while_nobody_polls, 120)
+{
+	static const char polled[] = "timeout, completion polled";
+	static struct drv_chain c;
+	struct io_uring_cqe *cqe;
+	char state[32] = "", path[64];
+	struct io_uring poll;
+	int before, res;
+	long hops;
+	FILE *f;
+
+	ASSERT_EQ(0, disk_knob(self->disk, "queue/io_timeout", 1000));
+	ASSERT_EQ(0, fault_poll_ring(&poll, self->fd, self->prog));
+	/* the ring's first chain builds its block map */
+	ASSERT_EQ(NBLOCKS, fault_chain(&poll, 0, "BpfChainHopsDriver", self->tag, &hops));
+	before = klog_count(polled);
+	ASSERT_LE(0, before) TH_LOG("cannot read the kernel log");
+	drv_prep(io_uring_get_sqe(&poll), &c, 0, self->tag);
+	ASSERT_EQ(1, io_uring_submit(&poll));
+	/* two timeouts' worth without polling */
+	sleep(3);
+	EXPECT_LT(before, klog_count(polled)) TH_LOG("the hop did not time out");
+	ASSERT_EQ(0, io_uring_wait_cqe(&poll, &cqe));
+	res = cqe->res;
+	io_uring_cqe_seen(&poll, cqe);
+	EXPECT_TRUE(drv_correct(&c, res)) TH_LOG("chain: %d", res);
+	snprintf(path, sizeof(path), "/sys/class/nvme/%.*s/state",
+		 (int)(strrchr(self->disk, 'n') - self->disk), self->disk);
+	f = fopen(path, "r");
+	ASSERT_NE(NULL, f) TH_LOG("%s", path);
+	ASSERT_EQ(1, fscanf(f, "%31s", state));
+	fclose(f);
+	EXPECT_STREQ("live", state);
+	/* the disk answers at once */
+	EXPECT_EQ(NBLOCKS, fault_chain(&poll, 0, "BpfChainHopsDriver", self->tag, &hops));
+	EXPECT_EQ(NBLOCKS, hops);
+	io_uring_queue_exit(&poll);
+	TH_LOG("stats: %s: a hop timed out unpolled, the timeout handler found it",
+	       self->disk);
+	TH_LOG("stats: chain %d, controller %s", res, state);
 }
 
 TEST_HARNESS_MAIN
