@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * The SQLite IO_CHAIN programs, for applications: the bpftool skeletons
- * build/progs/sqlite/sqlite_{rowid,index,range}.skel.h carry each object
+ * build/progs/sqlite/sqlite_{rowid,index_int,index_text,range}.skel.h carry each object
  * inside the binary.  Load one with BC_PROG_LOAD (../bpfchain_progs.h):
  *
  *	struct sqlite_rowid *skel;
@@ -20,7 +20,8 @@
 #include "bpfchain_progs.h"
 #include "sqlite_format.h"
 #include "sqlite_rowid.skel.h"
-#include "sqlite_index.skel.h"
+#include "sqlite_index_int.skel.h"
+#include "sqlite_index_text.skel.h"
 #include "sqlite_range.skel.h"
 
 #endif /* BPFCHAIN_SQLITE_PROGS_H */

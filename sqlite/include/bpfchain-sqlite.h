@@ -47,6 +47,10 @@ extern "C" {
 					 * is not INTEGER or TEXT; a TEXT key
 					 * longer than BCSQL_KEY_MAX */
 #define BCSQL_E_SQLITE		1008	/* the SQLite library failed (message in err) */
+#define BCSQL_E_TEST_RUN	1009	/* bcsql_test_run(): BPF_PROG_TEST_RUN failed (errno) */
+
+/* bcsql_test_run(): the hop limit, a ring's default */
+#define BCSQL_TEST_RUN_HOPS	256
 
 /* bcsql_open() flags */
 #define BCSQL_O_DIRECT		(1U << 0)	/* chains and reads with O_DIRECT */
@@ -55,7 +59,8 @@ extern "C" {
 #define BCSQL_GENERIC		(1U << 0)	/* IORING_BPF_CHAIN_GENERIC */
 
 /* the programs, in the program slots prog_base + BCSQL_PROG_* */
-enum { BCSQL_PROG_ROWID, BCSQL_PROG_INDEX, BCSQL_PROG_RANGE, BCSQL_NR_PROGS };
+enum { BCSQL_PROG_ROWID, BCSQL_PROG_INDEX_INT, BCSQL_PROG_INDEX_TEXT, BCSQL_PROG_RANGE,
+       BCSQL_NR_PROGS };
 
 struct bcsql_db;
 struct bcsql_table;
@@ -121,12 +126,15 @@ int bcsql_register(struct bcsql_db *db, struct io_uring *ring);
 void bcsql_set_slots(struct bcsql_db *db, unsigned int file_slot, unsigned int prog_base);
 
 int bcsql_req_init(struct bcsql_db *db, struct bcsql_req *r);
+struct bcsql_db *bcsql_req_db(const struct bcsql_req *r);
 void bcsql_req_free(struct bcsql_req *r);
 int bcsql_req_rowid(struct bcsql_table *t, struct bcsql_req *r, int64_t rowid);
 int bcsql_req_index(struct bcsql_index *ix, struct bcsql_req *r, const struct bcsql_value *key);
 int bcsql_req_range(struct bcsql_table *t, struct bcsql_req *r, int64_t lo, int64_t hi);
 void bcsql_prep(struct bcsql_req *r, struct io_uring_sqe *sqe, unsigned int flags);
 int bcsql_complete(struct bcsql_req *r, int res, bcsql_row_fn fn, void *arg);
+/* r's next chain through BPF_PROG_TEST_RUN, without a ring: its CQE res. */
+int bcsql_test_run(struct bcsql_req *r);
 
 /* Print a row as sqlite3 -list prints it. */
 int bcsql_print_list(FILE *f, const struct bcsql_row *row);

@@ -173,8 +173,12 @@ uint32_t bcsql_page_size(const struct bcsql_db *db)
 	return db->page_size;
 }
 
-/* Declared type to affinity (the format document's rules, in order). */
-static int affinity_key(const char *type)
+/*
+ * A column's affinity from its declared type, by the rules of SQLite's
+ * "Datatypes" document (section 3.1, in order): INT, then CHAR, CLOB or
+ * TEXT, then BLOB or no type, then REAL, FLOA or DOUB, else NUMERIC.
+ */
+static enum bcsql_affinity affinity(const char *type)
 {
 	char up[256];
 	size_t i;
@@ -183,10 +187,27 @@ static int affinity_key(const char *type)
 		up[i] = type[i] >= 'a' && type[i] <= 'z' ? type[i] - 32 : type[i];
 	up[i] = 0;
 	if (strstr(up, "INT"))
-		return BCSQL_KEY_INT;
+		return BCSQL_AFF_INTEGER;
 	if (strstr(up, "CHAR") || strstr(up, "CLOB") || strstr(up, "TEXT"))
+		return BCSQL_AFF_TEXT;
+	if (strstr(up, "BLOB") || !up[0])
+		return BCSQL_AFF_BLOB;
+	if (strstr(up, "REAL") || strstr(up, "FLOA") || strstr(up, "DOUB"))
+		return BCSQL_AFF_REAL;
+	return BCSQL_AFF_NUMERIC;
+}
+
+/* The key type of an index on a column of this affinity: 0 if none. */
+static int affinity_key(const char *type)
+{
+	switch (affinity(type)) {
+	case BCSQL_AFF_INTEGER:
+		return BCSQL_KEY_INT;
+	case BCSQL_AFF_TEXT:
 		return BCSQL_KEY_TEXT;
-	return 0;
+	default:
+		return 0;
+	}
 }
 
 static int prepare(struct bcsql_db *db, sqlite3_stmt **st, const char *sql, const char *arg)
@@ -302,6 +323,7 @@ int bcsql_table(struct bcsql_db *db, const char *name, struct bcsql_table **tp)
 		c = &t->cols[t->ncols];
 		memset(c, 0, sizeof(*c));
 		c->name = strdup((const char *)sqlite3_column_text(st, 0));
+		c->affinity = affinity((const char *)sqlite3_column_text(st, 1));
 		if (sqlite3_column_type(st, 2) != SQLITE_NULL) {
 			ret = column_default(db, c, (const char *)sqlite3_column_text(st, 2));
 			if (ret)
@@ -431,6 +453,16 @@ const char *bcsql_strerror(int err)
 	case BCSQL_E_NOTFOUND: return "no such table or index";
 	case BCSQL_E_UNSUPPORTED: return "not supported";
 	case BCSQL_E_SQLITE: return "SQLite library error";
+	case BCSQL_E_TEST_RUN: return "BPF_PROG_TEST_RUN failed";
+	/* a chain's errors: the programs' (sqlite_format.h) and the kernel's */
+	case BCSQL_E_CORRUPT: return "a corrupt page or record (EUCLEAN)";
+	case BCSQL_E_PTR: return "a child page number 0 (EFAULT)";
+	case BCSQL_E_EOF: return "a page number past the end of the file (ENXIO)";
+	case BCSQL_E_LOOP: return "too many pages in one chain: a cycle (ELOOP)";
+	case BCSQL_E_SPILL: return "an index entry the search must read spills to an overflow page (EOVERFLOW)";
+	case BCSQL_E_REAL: return "an INTEGER key met a REAL value in the index (EDOM)";
+	case BCSQL_E_MISSING: return "the index names a rowid the table does not hold (ENOENT)";
+	case ERANGE: return "a block past the end of the file (ERANGE)";
 	}
 	return strerror(err < 0 ? -err : err);
 }

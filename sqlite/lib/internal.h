@@ -17,8 +17,12 @@ struct bcsql_tree_cache {
 	struct bcsql_cache_page *pages;	/* sorted by pgno */
 };
 
+/* column affinities (SQLite's "Datatypes" document, section 3) */
+enum bcsql_affinity { BCSQL_AFF_BLOB, BCSQL_AFF_TEXT, BCSQL_AFF_NUMERIC, BCSQL_AFF_INTEGER, BCSQL_AFF_REAL };
+
 struct bcsql_col {
 	char *name;
+	enum bcsql_affinity affinity;	/* REAL: integers stored for whole REALs */
 	int has_default;
 	struct bcsql_value dflt;	/* for records shorter than the table */
 	unsigned char *dflt_bytes;

@@ -1,10 +1,14 @@
 // SPDX-License-Identifier: MIT
 /*
- * The three programs, from their bpftool skeletons (progs/sqlite), loaded
+ * The four programs, from their bpftool skeletons (progs/sqlite), loaded
  * once per database on first use, and their registration with a ring.
  */
 #include <errno.h>
 #include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include <sys/stat.h>
+#include <bpf/bpf.h>
 
 #include "internal.h"
 #include "sqlite_progs.h"
@@ -12,17 +16,20 @@
 static int load(struct bcsql_db *db)
 {
 	struct sqlite_rowid *a;
-	struct sqlite_index *b;
-	struct sqlite_range *c;
+	struct sqlite_index_int *b;
+	struct sqlite_index_text *c;
+	struct sqlite_range *d;
 
 	if (db->prog_fds[0] >= 0)
 		return 0;
 	db->prog_fds[BCSQL_PROG_ROWID] = BC_PROG_LOAD(sqlite_rowid, &a);
 	db->skels[BCSQL_PROG_ROWID] = a;
-	db->prog_fds[BCSQL_PROG_INDEX] = BC_PROG_LOAD(sqlite_index, &b);
-	db->skels[BCSQL_PROG_INDEX] = b;
-	db->prog_fds[BCSQL_PROG_RANGE] = BC_PROG_LOAD(sqlite_range, &c);
-	db->skels[BCSQL_PROG_RANGE] = c;
+	db->prog_fds[BCSQL_PROG_INDEX_INT] = BC_PROG_LOAD(sqlite_index_int, &b);
+	db->skels[BCSQL_PROG_INDEX_INT] = b;
+	db->prog_fds[BCSQL_PROG_INDEX_TEXT] = BC_PROG_LOAD(sqlite_index_text, &c);
+	db->skels[BCSQL_PROG_INDEX_TEXT] = c;
+	db->prog_fds[BCSQL_PROG_RANGE] = BC_PROG_LOAD(sqlite_range, &d);
+	db->skels[BCSQL_PROG_RANGE] = d;
 	for (int i = 0; i < BCSQL_NR_PROGS; i++)
 		if (db->prog_fds[i] < 0) {
 			int ret = db->prog_fds[i];
@@ -36,7 +43,8 @@ static int load(struct bcsql_db *db)
 void bcsql_progs_free(struct bcsql_db *db)
 {
 	sqlite_rowid__destroy(db->skels[BCSQL_PROG_ROWID]);
-	sqlite_index__destroy(db->skels[BCSQL_PROG_INDEX]);
+	sqlite_index_int__destroy(db->skels[BCSQL_PROG_INDEX_INT]);
+	sqlite_index_text__destroy(db->skels[BCSQL_PROG_INDEX_TEXT]);
 	sqlite_range__destroy(db->skels[BCSQL_PROG_RANGE]);
 	for (int i = 0; i < BCSQL_NR_PROGS; i++) {
 		db->skels[i] = NULL;
@@ -79,4 +87,78 @@ void bcsql_set_slots(struct bcsql_db *db, unsigned int file_slot, unsigned int p
 {
 	db->file_slot = file_slot;
 	db->prog_base = prog_base;
+}
+
+/*
+ * One chain of r run with BPF_PROG_TEST_RUN instead of io_uring, page by
+ * page, the way the kernel's generic tier runs it: read the page at the
+ * chain's offset, run the program on it with the scratch area, carry the
+ * scratch over, follow next_offset until the program is done or fails.
+ * The kernel's own checks apply, with its errnos: an offset not aligned to
+ * 512 bytes (-EINVAL), a page past the end of the file (-ERANGE), more than
+ * BCSQL_TEST_RUN_HOPS pages (-ELOOP, the default hop limit of a ring).  The
+ * last page read is left in r->page, as a chain leaves it.  Returns what the
+ * CQE's res would be; a failed BPF_PROG_TEST_RUN call (the kernel's errno)
+ * is returned as -BCSQL_E_TEST_RUN after setting errno.
+ */
+int bcsql_test_run(struct bcsql_req *r)
+{
+	struct bcsql_db *db = r->t->db;
+	unsigned char in[BCSQL_PAGE_MAX + BPF_IO_CHAIN_SCRATCH_SIZE];
+	unsigned char out[BCSQL_PAGE_MAX + BPF_IO_CHAIN_SCRATCH_SIZE];
+	uint32_t len = db->page_size, slen = r->scratch_len;
+	uint64_t off = r->offset;
+	struct bpf_io_chain cin, cout;
+	int ret = load(db);
+	struct stat st;
+
+	if (ret)
+		return ret;
+	if (slen > BPF_IO_CHAIN_SCRATCH_SIZE)
+		return -EINVAL;
+	if (fstat(db->fd, &st))
+		return -errno;
+	for (unsigned int hop = 0;; hop++) {
+		LIBBPF_OPTS(bpf_test_run_opts, o,
+			.data_in = in, .data_size_in = len + slen,
+			.data_out = out, .data_size_out = sizeof(out),
+			.ctx_in = &cin, .ctx_size_in = sizeof(cin),
+			.ctx_out = &cout, .ctx_size_out = sizeof(cout));
+		ssize_t n;
+		int rv;
+
+		if (hop >= BCSQL_TEST_RUN_HOPS)
+			return -ELOOP;
+		if (off % 512)
+			return -EINVAL;
+		if (off >= (uint64_t)st.st_size || (uint64_t)st.st_size - off < len)
+			return -ERANGE;
+		n = pread(db->fd, r->page, len, off);
+		if (n != (ssize_t)len)
+			return n < 0 ? -errno : -EIO;
+		memcpy(in, r->page, len);
+		memcpy(in + len, &r->scratch, slen);
+		memset(&cin, 0, sizeof(cin));
+		cin.offset = off;
+		cin.hop = hop;
+		cin.scratch_len = slen;
+		ret = bpf_prog_test_run_opts(db->prog_fds[r->prog], &o);
+		if (ret) {
+			errno = -ret;
+			return -BCSQL_E_TEST_RUN;
+		}
+		if (o.data_size_out != len + slen) {
+			errno = EPROTO;
+			return -BCSQL_E_TEST_RUN;
+		}
+		memcpy(&r->scratch, out + len, slen);
+		rv = (int)o.retval;
+		if (rv == BPF_IO_CHAIN_NEXT) {
+			off = cout.next_offset;
+			continue;
+		}
+		if (rv == BPF_IO_CHAIN_DONE)
+			return (int)cout.result;
+		return rv;
+	}
 }

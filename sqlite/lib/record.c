@@ -4,6 +4,7 @@
  * and a row printed as sqlite3 -list prints it.
  */
 #include <errno.h>
+#include <pthread.h>
 #include <string.h>
 
 #include "internal.h"
@@ -92,6 +93,14 @@ int bcsql_decode_record(const unsigned char *p, size_t n, struct bcsql_table *t,
 			v->p = p + body;
 			v->n = size;
 		}
+		/*
+		 * A whole REAL in a column of REAL affinity is stored as an
+		 * integer and read back as a REAL ("Datatypes", section 3.2).
+		 */
+		if (v->type == BCSQL_INTEGER && t->cols[c].affinity == BCSQL_AFF_REAL) {
+			v->type = BCSQL_REAL;
+			v->r = (double)v->i;
+		}
 		body += size;
 	}
 	for (; c < t->ncols; c++) {
@@ -108,10 +117,48 @@ int bcsql_decode_record(const unsigned char *p, size_t n, struct bcsql_table *t,
 }
 
 /*
+ * A REAL as text, the way sqlite3_column_text() renders it (the shell's list
+ * mode prints that): by the SQLite library itself, through "SELECT ?1" on a
+ * private in-memory connection, so that it matches whatever the library's
+ * version does (14.0 is "14.0", not "14").  Returns 0 or -ENOMEM.
+ */
+static pthread_mutex_t real_lock = PTHREAD_MUTEX_INITIALIZER;
+static sqlite3 *real_db;
+static sqlite3_stmt *real_st;
+
+static int print_real(FILE *f, double r)
+{
+	int ret = -ENOMEM;
+
+	pthread_mutex_lock(&real_lock);
+	if (!real_st) {
+		if (!real_db && sqlite3_open_v2(":memory:", &real_db, SQLITE_OPEN_READWRITE, NULL) != SQLITE_OK) {
+			sqlite3_close(real_db);
+			real_db = NULL;
+			goto out;
+		}
+		if (sqlite3_prepare_v2(real_db, "SELECT ?1", -1, &real_st, NULL) != SQLITE_OK)
+			goto out;
+	}
+	if (sqlite3_bind_double(real_st, 1, r) == SQLITE_OK && sqlite3_step(real_st) == SQLITE_ROW) {
+		const unsigned char *t = sqlite3_column_text(real_st, 0);
+
+		if (t) {
+			fputs((const char *)t, f);
+			ret = 0;
+		}
+	}
+	sqlite3_reset(real_st);
+out:
+	pthread_mutex_unlock(&real_lock);
+	return ret;
+}
+
+/*
  * As the sqlite3 shell's list mode: columns separated by '|', NULL as
- * nothing, integers in decimal, REALs as SQLite's "%!.15g" (through the
- * library's own printf), text and blobs as their bytes up to the first NUL
- * (the shell prints them with "%s").
+ * nothing, integers in decimal, REALs as sqlite3_column_text() renders them,
+ * text and blobs as their bytes up to the first NUL (the shell prints them
+ * with "%s").
  */
 int bcsql_print_list(FILE *f, const struct bcsql_row *row)
 {
@@ -126,15 +173,10 @@ int bcsql_print_list(FILE *f, const struct bcsql_row *row)
 		case BCSQL_INTEGER:
 			fprintf(f, "%lld", (long long)v->i);
 			break;
-		case BCSQL_REAL: {
-			char *s = sqlite3_mprintf("%!.15g", v->r);
-
-			if (!s)
+		case BCSQL_REAL:
+			if (print_real(f, v->r))
 				return -ENOMEM;
-			fputs(s, f);
-			sqlite3_free(s);
 			break;
-		}
 		case BCSQL_TEXT:
 		case BCSQL_BLOB:
 			fwrite(v->p, 1, strnlen((const char *)v->p, v->n), f);

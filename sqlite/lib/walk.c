@@ -51,6 +51,11 @@ int bcsql_req_init(struct bcsql_db *db, struct bcsql_req *r)
 	return 0;
 }
 
+struct bcsql_db *bcsql_req_db(const struct bcsql_req *r)
+{
+	return r->t ? r->t->db : NULL;
+}
+
 void bcsql_req_free(struct bcsql_req *r)
 {
 	free(r->page);
@@ -277,7 +282,7 @@ int bcsql_req_index(struct bcsql_index *ix, struct bcsql_req *r, const struct bc
 	}
 	r->t = ix->t;
 	r->ix = ix;
-	r->prog = BCSQL_PROG_INDEX;
+	r->prog = ix->key_type == BCSQL_KEY_INT ? BCSQL_PROG_INDEX_INT : BCSQL_PROG_INDEX_TEXT;
 	r->scratch_len = sizeof(*s);
 	r->offset = page_off(ix->t->db, ix->root);
 	r->chains = r->pages = 0;
@@ -435,7 +440,8 @@ int bcsql_complete(struct bcsql_req *r, int res, bcsql_row_fn fn, void *arg)
 			return 0;
 		return deliver(r, s->payload_off, s->local, s->payload, s->overflow, s->rowid, fn, arg);
 	}
-	case BCSQL_PROG_INDEX: {
+	case BCSQL_PROG_INDEX_INT:
+	case BCSQL_PROG_INDEX_TEXT: {
 		struct bcsql_index_scratch *s = &r->scratch.index;
 
 		r->pages += s->row.g.hops;

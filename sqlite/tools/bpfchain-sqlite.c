@@ -11,6 +11,9 @@
  *	-d	O_DIRECT		-g	force the generic tier
  *	-v	the ring's counters on stderr	-c K	cache the top K levels
  *	-q N	lookups in flight (default 8)
+ *	-T	each chain through BPF_PROG_TEST_RUN, one at a time, no ring
+ *		(built with -DBCSQL_EMU: the programs' C source run on the
+ *		host by progs' chain emulator instead)
  *
  * Exit: 0 done (rows or none), 2 usage, 3 error (I/O, a chain's error such
  * as a corrupt page, no bpfchain kernel), 4 not an SQLite database, 5 WAL
@@ -65,171 +68,191 @@ static int print_row(void *arg, const struct bcsql_row *row)
 
 static void usage(void)
 {
-	fprintf(stderr, "usage: bpfchain-sqlite [-d] [-g] [-v] [-c LEVELS] [-q DEPTH] DB TABLE "
+	fprintf(stderr, "usage: bpfchain-sqlite [-d] [-g] [-v] [-T] [-c LEVELS] [-q DEPTH] DB TABLE "
 		"(ROWID... | --index INDEX VALUE... | --range LO HI [LO HI]...)\n");
 }
 
-int main(int argc, char *argv[])
-{
-	int direct = 0, generic = 0, verbose = 0, depth = 8, opt, ret, nargs, mode = 0;
-	unsigned int levels = 0;
-	const char *index = NULL;
-	char err[512], **args;
+/* What main() parsed: the lookups and how to run them. */
+struct run {
 	struct bcsql_db *db;
 	struct bcsql_table *t;
-	struct bcsql_index *ix = NULL;
+	struct bcsql_index *ix;
+	int mode;		/* 0 rowids, 1 index values, 2 ranges */
+	char **args;
+	int64_t *ints;
+	int nlook;		/* lookups: args, or pairs of them */
+	int depth, generic, verbose;
+};
+
+static const char *look_name(const struct run *u, int look)
+{
+	return u->args[u->mode == 2 ? 2 * look : look];
+}
+
+/* Lookup number look into r. */
+static int req_for(const struct run *u, struct bcsql_req *r, int look)
+{
+	struct bcsql_value key = { 0 };
+
+	switch (u->mode) {
+	case 0:
+		return bcsql_req_rowid(u->t, r, u->ints[look]);
+	case 1:
+		if (bcsql_index_key_type(u->ix) == BCSQL_KEY_INT) {
+			key.type = BCSQL_INTEGER;
+			key.i = u->ints[look];
+		} else {
+			key.type = BCSQL_TEXT;
+			key.p = (const unsigned char *)u->args[look];
+			key.n = strlen(u->args[look]);
+		}
+		return bcsql_req_index(u->ix, r, &key);
+	}
+	return bcsql_req_range(u->t, r, u->ints[2 * look], u->ints[2 * look + 1]);
+}
+
+#ifdef BCSQL_EMU
+/*
+ * The host build: the programs' C source compiled for the host and run by
+ * progs' chain emulator (progs/tests/emu.h), which reads the pages with
+ * pread as the generic tier does.
+ */
+#include "emu.h"
+
+long bpfchain_sqlite_rowid(struct bpf_io_chain *ctx);
+long bpfchain_sqlite_index_int(struct bpf_io_chain *ctx);
+long bpfchain_sqlite_index_text(struct bpf_io_chain *ctx);
+long bpfchain_sqlite_range(struct bpf_io_chain *ctx);
+
+static unsigned long emu_hops;
+
+static int run_chain(struct bcsql_req *r)
+{
+	static const prog_fn progs[BCSQL_NR_PROGS] = {
+		bpfchain_sqlite_rowid, bpfchain_sqlite_index_int, bpfchain_sqlite_index_text,
+		bpfchain_sqlite_range,
+	};
+	struct bcsql_db *db = bcsql_req_db(r);
+	unsigned int hops;
+	int res;
+
+	res = emu_chain(progs[r->prog], bcsql_fd(db), r->offset, bcsql_page_size(db),
+			&r->scratch, r->scratch_len, &hops);
+	memcpy(r->page, emu_block, bcsql_page_size(db));
+	emu_hops += hops;
+	return res;
+}
+#else
+static int run_chain(struct bcsql_req *r)
+{
+	return bcsql_test_run(r);
+}
+#endif
+
+/*
+ * -T: every lookup's chains one after the other, without a ring; a
+ * lookup's rows are printed once it is done, as run_ring() does, so that a
+ * lookup that fails prints none.
+ */
+static int run_sync(struct run *u)
+{
+	struct bcsql_req r;
+	int ret = bcsql_req_init(u->db, &r);
+	char *out = NULL;
+	size_t len = 0;
+	FILE *f;
+
+	if (ret)
+		return fail("bcsql_req_init", ret);
+#ifdef BCSQL_EMU
+	emu_init();
+#endif
+	for (int look = 0; look < u->nlook; look++) {
+		ret = req_for(u, &r, look);
+		if (ret)
+			return fail(look_name(u, look), ret);
+		f = open_memstream(&out, &len);
+		if (!f)
+			return fail("open_memstream", -errno);
+		do
+			ret = bcsql_complete(&r, run_chain(&r), print_row, f);
+		while (ret == 1);
+		if (fclose(f))
+			return fail("open_memstream", -errno);
+		if (ret < 0) {
+			fprintf(stderr, "bpfchain-sqlite: lookup %s: %s\n", look_name(u, look),
+				bcsql_strerror(ret));
+			return EX_ERROR;
+		}
+		fwrite(out, 1, len, stdout);
+		free(out);
+		out = NULL;
+	}
+#ifdef BCSQL_EMU
+	if (u->verbose)
+		fprintf(stderr, "emulated hops=%lu\n", emu_hops);
+#endif
+	bcsql_req_free(&r);
+	return EX_OK;
+}
+
+/*
+ * Up to depth lookups in flight on one ring, each in its own request; each
+ * lookup's rows go to a memory stream, printed in argument order as soon
+ * as every earlier lookup is done.  A lookup that needs another chain (the
+ * next row of an index key, the next leaf of a range) keeps its request.
+ */
+static int run_ring(struct run *u)
+{
+	int next = 0, inflight = 0, printed = 0, ret, *done, *look_of, nlook = u->nlook;
+	unsigned int cflags = u->generic ? BCSQL_GENERIC : 0;
 	struct bcsql_req *reqs;
 	struct io_uring ring;
-	int64_t *ints;
-	int next = 0, inflight = 0, failed = 0, printed = 0, nlook, *order, *done, *slot_of;
 	char **outs;
 	size_t *lens;
 	FILE **fs;
 
-	opterr = 0;
-	while ((opt = getopt(argc, argv, "+dgvc:q:")) != -1) {
-		switch (opt) {
-		case 'd': direct = 1; break;
-		case 'g': generic = 1; break;
-		case 'v': verbose = 1; break;
-		case 'c': levels = atoi(optarg); break;
-		case 'q': depth = atoi(optarg); break;
-		default: usage(); return EX_USAGE;
-		}
-	}
-	if (argc - optind < 3 || depth < 1 || depth > 256) {
-		usage();
-		return EX_USAGE;
-	}
-	args = argv + optind + 2;
-	nargs = argc - optind - 2;
-	if (!strcmp(args[0], "--index")) {
-		if (nargs < 3) {
-			usage();
-			return EX_USAGE;
-		}
-		mode = 1;
-		index = args[1];
-		args += 2;
-		nargs -= 2;
-	} else if (!strcmp(args[0], "--range")) {
-		mode = 2;
-		args++;
-		nargs--;
-		if (nargs < 2 || nargs % 2) {
-			usage();
-			return EX_USAGE;
-		}
-	}
-	ints = calloc(nargs, sizeof(*ints));
-	order = calloc(nargs, sizeof(*order));
-	if (!ints || !order)
-		return fail("calloc", -ENOMEM);
-
-	ret = bcsql_open(argv[optind], direct ? BCSQL_O_DIRECT : 0, &db, err, sizeof(err));
-	if (ret) {
-		fprintf(stderr, "bpfchain-sqlite: %s\n", err);
-		return exit_code(ret);
-	}
-	ret = bcsql_table(db, argv[optind + 1], &t);
-	if (ret)
-		return fail(argv[optind + 1], ret);
-	if (index) {
-		ret = bcsql_index(db, t, index, &ix);
-		if (ret)
-			return fail(index, ret);
-	}
-	for (int i = 0; i < nargs; i++) {
-		if ((mode != 1 || bcsql_index_key_type(ix) == BCSQL_KEY_INT) &&
-		    parse_i64(args[i], &ints[i])) {
-			fprintf(stderr, "bpfchain-sqlite: %s: not an integer\n", args[i]);
-			return EX_USAGE;
-		}
-		if (mode == 1 && bcsql_index_key_type(ix) == BCSQL_KEY_TEXT &&
-		    strlen(args[i]) > BCSQL_KEY_MAX)
-			return fail(args[i], -BCSQL_E_UNSUPPORTED);
-	}
-	if (mode == 2)
-		for (int i = 0; i < nargs; i += 2)
-			if (ints[i] > ints[i + 1]) {
-				fprintf(stderr, "bpfchain-sqlite: range %s %s: LO > HI\n", args[i], args[i + 1]);
-				return EX_USAGE;
-			}
-	if (levels) {
-		ret = bcsql_cache(t, NULL, levels);
-		if (ret)
-			return fail("cache", ret);
-	}
-
 	ret = io_uring_queue_init(256, &ring, 0);
 	if (ret)
 		return fail("io_uring_queue_init", ret);
-	ret = bcsql_register(db, &ring);
+	ret = bcsql_register(u->db, &ring);
 	if (ret == -EOPNOTSUPP)
 		return fail("IORING_OP_BPF_CHAIN", ret);
 	if (ret)
 		return fail("loading and registering the programs", ret);
-
-	/*
-	 * Lookups in flight, up to depth; their rows are printed in argument
-	 * order, so one at a time per argument: a lookup keeps its slot until
-	 * it is done, and only the oldest one prints (others wait for it).
-	 * Simple and in order: rows of lookup k are collected by k's turn.
-	 */
-	reqs = calloc(depth, sizeof(*reqs));
-	if (!reqs)
-		return fail("calloc", -ENOMEM);
-	for (int i = 0; i < depth; i++)
-		if (bcsql_req_init(db, &reqs[i]))
-			return fail("bcsql_req_init", -ENOMEM);
-	/*
-	 * Up to depth lookups in flight, each in its own request; each
-	 * lookup's rows go to a memory stream, printed in argument order as
-	 * soon as every earlier lookup is done.
-	 */
-	nlook = mode == 2 ? nargs / 2 : nargs;
+	reqs = calloc(u->depth, sizeof(*reqs));
+	look_of = calloc(u->depth, sizeof(*look_of));
 	outs = calloc(nlook, sizeof(*outs));
 	lens = calloc(nlook, sizeof(*lens));
 	fs = calloc(nlook, sizeof(*fs));
 	done = calloc(nlook, sizeof(*done));
-	slot_of = calloc(depth, sizeof(*slot_of));
-	if (!outs || !lens || !fs || !done || !slot_of)
+	if (!reqs || !look_of || !outs || !lens || !fs || !done)
 		return fail("calloc", -ENOMEM);
-	while (printed < nlook && !failed) {
+	for (int i = 0; i < u->depth; i++) {
+		ret = bcsql_req_init(u->db, &reqs[i]);
+		if (ret)
+			return fail("bcsql_req_init", ret);
+		look_of[i] = -1;
+	}
+	while (printed < nlook) {
 		struct io_uring_cqe *cqe;
 		struct io_uring_sqe *sqe;
 		struct bcsql_req *r;
 		int k, res, look;
 
-		while (next < nlook && inflight < depth) {
-			for (k = 0; reqs[k].t; k++)
+		while (next < nlook && inflight < u->depth) {
+			for (k = 0; look_of[k] >= 0; k++)
 				;
 			r = &reqs[k];
-			if (mode == 0) {
-				ret = bcsql_req_rowid(t, r, ints[next]);
-			} else if (mode == 1) {
-				struct bcsql_value key = { 0 };
-
-				if (bcsql_index_key_type(ix) == BCSQL_KEY_INT) {
-					key.type = BCSQL_INTEGER;
-					key.i = ints[next];
-				} else {
-					key.type = BCSQL_TEXT;
-					key.p = (const unsigned char *)args[next];
-					key.n = strlen(args[next]);
-				}
-				ret = bcsql_req_index(ix, r, &key);
-			} else {
-				ret = bcsql_req_range(t, r, ints[2 * next], ints[2 * next + 1]);
-			}
+			ret = req_for(u, r, next);
 			if (ret)
-				return fail("lookup", ret);
+				return fail(look_name(u, next), ret);
 			fs[next] = open_memstream(&outs[next], &lens[next]);
 			if (!fs[next])
 				return fail("open_memstream", -errno);
-			slot_of[k] = next++;
+			look_of[k] = next++;
 			sqe = io_uring_get_sqe(&ring);
-			bcsql_prep(r, sqe, generic ? BCSQL_GENERIC : 0);
+			bcsql_prep(r, sqe, cflags);
 			io_uring_sqe_set_data64(sqe, k);
 			inflight++;
 		}
@@ -241,43 +264,150 @@ int main(int argc, char *argv[])
 		res = cqe->res;
 		io_uring_cqe_seen(&ring, cqe);
 		r = &reqs[k];
-		look = slot_of[k];
+		look = look_of[k];
 		ret = bcsql_complete(r, res, print_row, fs[look]);
 		if (ret < 0) {
-			fprintf(stderr, "bpfchain-sqlite: lookup %s: %s\n",
-				args[mode == 2 ? 2 * look : look], bcsql_strerror(ret));
-			failed = 1;
-			break;
+			fprintf(stderr, "bpfchain-sqlite: lookup %s: %s\n", look_name(u, look),
+				bcsql_strerror(ret));
+			return EX_ERROR;
 		}
-		if (ret == 1) {	/* the next row of the key, the next leaf of the range */
+		if (ret == 1) {
 			sqe = io_uring_get_sqe(&ring);
-			bcsql_prep(r, sqe, generic ? BCSQL_GENERIC : 0);
+			bcsql_prep(r, sqe, cflags);
 			io_uring_sqe_set_data64(sqe, k);
 			continue;
 		}
-		r->t = NULL;
+		look_of[k] = -1;
 		inflight--;
 		done[look] = 1;
-		fclose(fs[look]);
+		if (fclose(fs[look]))
+			return fail("open_memstream", -errno);
 		while (printed < nlook && done[printed]) {
 			fwrite(outs[printed], 1, lens[printed], stdout);
 			free(outs[printed]);
 			printed++;
 		}
 	}
-	if (verbose) {
+	if (u->verbose) {
 		struct io_uring_ext_bpf_chain_stats st;
 
-		if (!io_uring_ext_bpf_chain_stats(&ring, &st))
-			fprintf(stderr, "chains=%llu hops=%llu driver=%llu generic=%llu errors=%llu\n",
-				(unsigned long long)st.chains,
-				(unsigned long long)(st.hops_driver + st.hops_generic),
-				(unsigned long long)st.hops_driver, (unsigned long long)st.hops_generic,
-				(unsigned long long)(st.err_read + st.err_prog + st.err_loop + st.err_offset));
+		ret = io_uring_ext_bpf_chain_stats(&ring, &st);
+		if (ret)
+			return fail("io_uring_ext_bpf_chain_stats", ret);
+		fprintf(stderr, "chains=%llu hops=%llu driver=%llu generic=%llu errors=%llu\n",
+			(unsigned long long)st.chains,
+			(unsigned long long)(st.hops_driver + st.hops_generic),
+			(unsigned long long)st.hops_driver, (unsigned long long)st.hops_generic,
+			(unsigned long long)(st.err_read + st.err_prog + st.err_loop + st.err_offset));
 	}
+	for (int i = 0; i < u->depth; i++)
+		bcsql_req_free(&reqs[i]);
 	io_uring_queue_exit(&ring);
-	bcsql_close(db);
-	if (fflush(stdout))
+	return EX_OK;
+}
+
+/* A non-negative decimal option argument up to max. */
+static int parse_opt(const char *s, int max, int *v)
+{
+	int64_t x;
+
+	if (parse_i64(s, &x) || x < 0 || x > max)
+		return -1;
+	*v = x;
+	return 0;
+}
+
+int main(int argc, char *argv[])
+{
+	struct run u = { .depth = 8 };
+	int direct = 0, sync = 0, levels = 0, opt, ret, nargs;
+	const char *index = NULL;
+	char err[512];
+
+	opterr = 0;
+	while ((opt = getopt(argc, argv, "+dgvTc:q:")) != -1) {
+		switch (opt) {
+		case 'd': direct = 1; break;
+		case 'g': u.generic = 1; break;
+		case 'v': u.verbose = 1; break;
+		case 'T': sync = 1; break;
+		case 'c':
+			if (parse_opt(optarg, BCSQL_MAX_DEPTH, &levels))
+				goto usage;
+			break;
+		case 'q':
+			if (parse_opt(optarg, 256, &u.depth) || !u.depth)
+				goto usage;
+			break;
+		default:
+			goto usage;
+		}
+	}
+	if (argc - optind < 3)
+		goto usage;
+	u.args = argv + optind + 2;
+	nargs = argc - optind - 2;
+	if (!strcmp(u.args[0], "--index")) {
+		if (nargs < 3)
+			goto usage;
+		u.mode = 1;
+		index = u.args[1];
+		u.args += 2;
+		nargs -= 2;
+	} else if (!strcmp(u.args[0], "--range")) {
+		u.mode = 2;
+		u.args++;
+		nargs--;
+		if (nargs < 2 || nargs % 2)
+			goto usage;
+	}
+	u.nlook = u.mode == 2 ? nargs / 2 : nargs;
+	u.ints = calloc(nargs, sizeof(*u.ints));
+	if (!u.ints)
+		return fail("calloc", -ENOMEM);
+
+	ret = bcsql_open(argv[optind], direct ? BCSQL_O_DIRECT : 0, &u.db, err, sizeof(err));
+	if (ret) {
+		fprintf(stderr, "bpfchain-sqlite: %s\n", err);
+		return exit_code(ret);
+	}
+	ret = bcsql_table(u.db, argv[optind + 1], &u.t);
+	if (ret)
+		return fail(argv[optind + 1], ret);
+	if (index) {
+		ret = bcsql_index(u.db, u.t, index, &u.ix);
+		if (ret)
+			return fail(index, ret);
+	}
+	for (int i = 0; i < nargs; i++) {
+		int text = u.mode == 1 && bcsql_index_key_type(u.ix) == BCSQL_KEY_TEXT;
+
+		if (!text && parse_i64(u.args[i], &u.ints[i])) {
+			fprintf(stderr, "bpfchain-sqlite: %s: not an integer\n", u.args[i]);
+			return EX_USAGE;
+		}
+		if (text && strlen(u.args[i]) > BCSQL_KEY_MAX)
+			return fail(u.args[i], -BCSQL_E_UNSUPPORTED);
+	}
+	if (u.mode == 2)
+		for (int i = 0; i < nargs; i += 2)
+			if (u.ints[i] > u.ints[i + 1]) {
+				fprintf(stderr, "bpfchain-sqlite: range %s %s: LO > HI\n", u.args[i],
+					u.args[i + 1]);
+				return EX_USAGE;
+			}
+	if (levels) {
+		ret = bcsql_cache(u.t, u.ix, levels);
+		if (ret)
+			return fail("cache", ret);
+	}
+	ret = sync ? run_sync(&u) : run_ring(&u);
+	bcsql_close(u.db);
+	free(u.ints);
+	if (fflush(stdout) && !ret)
 		return fail("stdout", -EIO);
-	return failed ? EX_ERROR : EX_OK;
+	return ret;
+usage:
+	usage();
+	return EX_USAGE;
 }

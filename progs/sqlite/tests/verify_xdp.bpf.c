@@ -10,7 +10,8 @@
  */
 #define SQ_NO_ENTRY
 #include "../sqlite_rowid.bpf.c"
-#include "../sqlite_index.bpf.c"
+#include "../sqlite_index_int.bpf.c"
+#include "../sqlite_index_text.bpf.c"
 #include "../sqlite_range.bpf.c"
 
 struct hop_in {
@@ -50,7 +51,8 @@ int verify_##name(struct xdp_md *x)						\
 }
 
 XDP_WRAP(rowid)
-XDP_WRAP(index)
+XDP_WRAP(index_int)
+XDP_WRAP(index_text)
 XDP_WRAP(range)
 
 char _license[] SEC("license") = "Dual MIT/GPL";

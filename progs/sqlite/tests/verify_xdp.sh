@@ -6,7 +6,7 @@
 #   verify_xdp.sh BUILD_PROGS_SQLITE_DIR
 set -u
 out=$1
-for p in verify_rowid verify_index verify_range; do
+for p in verify_rowid verify_index_int verify_index_text verify_range; do
 	"$out/verify-load" "$out/verify_xdp.bpf.o" $p > /tmp/verify-$$.log 2>&1
 	rc=$?
 	grep -E '^processed' /tmp/verify-$$.log | sed "s/^/$p: /"

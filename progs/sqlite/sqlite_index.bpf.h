@@ -1,4 +1,4 @@
-// SPDX-License-Identifier: (GPL-2.0 WITH Linux-syscall-note) OR MIT
+/* SPDX-License-Identifier: (GPL-2.0 WITH Linux-syscall-note) OR MIT */
 /*
  * SQLite index lookup, then the row, in one chain (sqlite_format.h, struct
  * bcsql_index_scratch): SELECT * FROM t WHERE col = ? through a one-column
@@ -10,9 +10,19 @@
  * the last candidate.  If its column equals the key, phase 1 goes on from
  * the table's root to the row, as sqlite_rowid does.  Result: 1 a row, 0 no
  * further entry with this key.  The column is compared with SQLite's rules
- * and the BINARY collation; the entry must lie on its page (-EOVERFLOW
- * otherwise), and an INTEGER key is not compared with a REAL (-EDOM).
+ * and the BINARY collation; an entry that spills to overflow pages is
+ * compared on its bytes on the page (-EOVERFLOW when they cannot decide),
+ * and an INTEGER key is not compared with a REAL (-EDOM).
+ *
+ * Two programs share this walk, one per key type (kt, a constant in each):
+ * sqlite_index_int and sqlite_index_text.  One program for both would make
+ * the verifier explore the INTEGER and the TEXT comparison in every state
+ * of the binary search: 865k instructions on the host's verifier, too
+ * close to the 1M limit; apart they cost far less (tests/verify_xdp.sh).
  */
+#ifndef BPFCHAIN_SQLITE_INDEX_BPF_H
+#define BPFCHAIN_SQLITE_INDEX_BPF_H
+
 #include "sqlite_common.bpf.h"
 
 /* Bytes of a column of serial type st (10 and 11 are reserved: -1). */
@@ -68,13 +78,17 @@ static __always_inline int sq_class(__u64 st)
 
 /*
  * Index entry i of the page: whether it is above the target (*gt), whether
- * its column equals the key (*eq), and its rowid.
+ * its column equals the key (*eq), and its rowid.  An entry that spills to
+ * overflow pages is compared on the bytes it keeps on the page: enough
+ * whenever they differ from the key, or the key ends inside them (an entry
+ * equal to a key of at most BCSQL_KEY_MAX bytes is too short to spill, so
+ * its rowid is never needed); otherwise -EOVERFLOW.
  */
 static __always_inline int sq_index_entry(const struct sq_page *pg, __u32 i,
-					  const struct bcsql_index_scratch *s,
+					  const struct bcsql_index_scratch *s, const int kt,
 					  int *gt, int *eq, __s64 *rowid)
 {
-	__u32 off, len, hl, l1, l2, body, size1, size2, end, b, k, klen;
+	__u32 off, len, hl, l1, l2, body, size1, size2, end, b, k, klen, local;
 	__u64 p, h, st1, st2;
 	__s64 v;
 	int c = 0;
@@ -86,33 +100,41 @@ static __always_inline int sq_index_entry(const struct sq_page *pg, __u32 i,
 	if (sq_varint(pg, off, &p, &len))
 		return -BCSQL_E_CORRUPT;
 	off += len;
-	if (p > pg->usable || bcsql_local_size(p, pg->usable, 1) < p)
-		return p > 0x7fffffff ? -BCSQL_E_CORRUPT : -BCSQL_E_SPILL;
-	end = off + p;
-	if (end > pg->usable)
+	if (p > 0x7fffffff)
+		return -BCSQL_E_CORRUPT;
+	/* the bytes on the page: all p, or local ones and the overflow page number */
+	local = bcsql_local_size(p, pg->usable, 1);
+	end = off + local;
+	if (end + (local < p ? 4 : 0) > pg->usable)
 		return -BCSQL_E_CORRUPT;
 	if (sq_varint(pg, off, &h, &hl) || sq_varint(pg, off + hl, &st1, &l1) ||
 	    sq_varint(pg, off + hl + l1, &st2, &l2))
 		return -BCSQL_E_CORRUPT;
 	if (hl + l1 + l2 > h || h > p)
 		return -BCSQL_E_CORRUPT;
+	if (h > local)
+		return -BCSQL_E_SPILL;
 	body = off + h;
 	if (sq_serial_size(pg, st1, &size1) || sq_serial_size(pg, st2, &size2))
 		return -BCSQL_E_CORRUPT;
-	if (body + size1 + size2 > end)
+	if (h + size1 + size2 > p)
 		return -BCSQL_E_CORRUPT;
-	if (sq_int_value(pg, st2, body + size1, rowid))
+	*rowid = 0;
+	if (local == p && sq_int_value(pg, st2, body + size1, rowid))
 		return -BCSQL_E_CORRUPT;
-	/* forget how body and size1 were found (sq_varint) */
+	/* forget how body, size1 and end were found (sq_varint) */
 	pg->work[SQ_W_VALUE] = body;
 	pg->work[SQ_W_LEN] = size1;
 	body = pg->work[SQ_W_VALUE];
 	size1 = pg->work[SQ_W_LEN];
+	end = sq_forget(pg, end);
 
-	c = sq_class(st1) - (s->key_type == BCSQL_KEY_INT ? 1 : 2);
-	if (c == 0 && s->key_type == BCSQL_KEY_INT) {
+	c = sq_class(st1) - (kt == BCSQL_KEY_INT ? 1 : 2);
+	if (c == 0 && kt == BCSQL_KEY_INT) {
 		if (st1 == 7)
 			return -BCSQL_E_REAL;
+		if (body + size1 > end)
+			return -BCSQL_E_SPILL;
 		if (sq_int_value(pg, st1, body, &v))
 			return -BCSQL_E_CORRUPT;
 		c = v < s->ikey ? -1 : v > s->ikey;
@@ -121,6 +143,8 @@ static __always_inline int sq_index_entry(const struct sq_page *pg, __u32 i,
 		if (klen > BCSQL_KEY_MAX)
 			return -BCSQL_E_ARG;
 		for (k = 0; k < BCSQL_KEY_MAX && k < size1 && k < klen; k++) {
+			if (body + k >= end)
+				return -BCSQL_E_SPILL;
 			if (sq_u8(pg, body + k, &b))
 				return -BCSQL_E_CORRUPT;
 			if (b != s->key[k]) {
@@ -131,6 +155,9 @@ static __always_inline int sq_index_entry(const struct sq_page *pg, __u32 i,
 		if (c == 0)
 			c = size1 < klen ? -1 : size1 > klen;
 	}
+	/* an equal entry must be whole on the page: its rowid decides */
+	if (c == 0 && local < p)
+		return -BCSQL_E_SPILL;
 	/* one state for every way c was found */
 	c = (int)sq_forget(pg, c + 1) - 1;
 	*eq = c == 0;
@@ -140,7 +167,8 @@ static __always_inline int sq_index_entry(const struct sq_page *pg, __u32 i,
 
 /* Index page: the first entry above the target (n if none). */
 static __always_inline int sq_index_upper(const struct sq_page *pg,
-					  const struct bcsql_index_scratch *s, __u32 *pos)
+					  const struct bcsql_index_scratch *s, const int kt,
+					  __u32 *pos)
 {
 	__u32 lo, hi, mid, it;
 	int gt, eq, err;
@@ -154,7 +182,7 @@ static __always_inline int sq_index_upper(const struct sq_page *pg,
 		if (lo >= hi)
 			break;
 		mid = (lo + hi) >> 1;
-		err = sq_index_entry(pg, mid, s, &gt, &eq, &r);
+		err = sq_index_entry(pg, mid, s, kt, &gt, &eq, &r);
 		if (err)
 			return err;
 		if (gt)
@@ -170,7 +198,8 @@ static __always_inline int sq_index_upper(const struct sq_page *pg,
 	return 0;
 }
 
-static __always_inline long sqlite_index_main(struct sq_hop *ctx, struct bcsql_index_scratch *s, __u32 scratch_len)
+static __always_inline long sqlite_index_main(struct sq_hop *ctx, struct bcsql_index_scratch *s,
+					      __u32 scratch_len, const int kt)
 {
 	__u32 pos, child;
 	struct sq_page pg;
@@ -198,13 +227,13 @@ static __always_inline long sqlite_index_main(struct sq_hop *ctx, struct bcsql_i
 	s->index_pages++;
 	if (pg.type != BCSQL_INTERIOR_INDEX && pg.type != BCSQL_LEAF_INDEX)
 		return -BCSQL_E_CORRUPT;
-	if (s->key_type != BCSQL_KEY_INT && s->key_type != BCSQL_KEY_TEXT)
+	if (s->key_type != kt)
 		return -BCSQL_E_ARG;
-	err = sq_index_upper(&pg, s, &pos);
+	err = sq_index_upper(&pg, s, kt, &pos);
 	if (err)
 		return err;
 	if (pos < pg.n) {
-		err = sq_index_entry(&pg, pos, s, &gt, &eq, &r);
+		err = sq_index_entry(&pg, pos, s, kt, &gt, &eq, &r);
 		if (err)
 			return err;
 		s->cand = 1;
@@ -225,14 +254,4 @@ static __always_inline long sqlite_index_main(struct sq_hop *ctx, struct bcsql_i
 	return sq_next(ctx, &s->row.g, s->table_root);
 }
 
-#ifndef SQ_NO_ENTRY
-SEC("io_chain")
-long bpfchain_sqlite_index(struct bpf_io_chain *ctx)
-{
-	struct sq_hop h = SQ_HOP_IN(ctx);
-
-	return sq_hop_out(ctx, &h, sqlite_index_main(&h, (void *)(long)ctx->scratch, ctx->scratch_len));
-}
-
-char _license[] SEC("license") = "Dual MIT/GPL";
-#endif
+#endif /* BPFCHAIN_SQLITE_INDEX_BPF_H */
