@@ -165,8 +165,10 @@ struct bcsql_rowid_scratch {
 
 /*
  * sqlite_index: SELECT * FROM t WHERE col = ? through a one-column index on
- * col, one row per chain.  Phase 0 walks the index b-tree (first page: the
- * index's root, or a page below it) for the first entry (col, rowid) above
+ * col, one row per chain (programs sqlite_index_int and sqlite_index_text,
+ * one per key_type).  Phase 0 walks the index b-tree (first page: the
+ * index's root, or a page below it, with cand set from the pages above it
+ * the caller holds) for the first entry (col, rowid) above
  * (key, after) — above (key, -infinity) without has_after — and, when that
  * entry's column equals key, goes on in the same chain from table_root to
  * the row (phase 1, exactly sqlite_rowid with row.rowid = the entry's
@@ -185,13 +187,15 @@ struct bcsql_index_scratch {
 	__u8 phase;		/* in: 0; 1 once the index entry is found */
 	__u8 key_type;		/* in: BCSQL_KEY_INT or BCSQL_KEY_TEXT */
 	__u8 has_after;		/* in: skip entries (key, rowid <= after) */
-	__u8 cand;		/* internal: an interior entry above the target seen */
-	__u8 cand_eq;		/* internal: its column equals key */
+	__u8 cand;		/* in/out: an interior entry above the target seen
+				 * (in: 0, or the caller's from index pages it
+				 * holds, when the chain starts below the root) */
+	__u8 cand_eq;		/* in/out: its column equals key */
 	__u8 pad[3];
 	__u32 index_pages;	/* out: pages of the index walk */
 	__s64 after;		/* in */
 	__s64 ikey;		/* in: BCSQL_KEY_INT */
-	__s64 cand_rowid;	/* internal */
+	__s64 cand_rowid;	/* in/out: its rowid */
 	__u32 key_len;		/* in: BCSQL_KEY_TEXT, <= BCSQL_KEY_MAX */
 	__u8 key[BCSQL_KEY_MAX];	/* in: the text, no terminator */
 };

@@ -209,7 +209,7 @@ static __always_inline long sqlite_index_main(struct sq_hop *ctx, struct bcsql_i
 	if (scratch_len < sizeof(*s))
 		return -BCSQL_E_ARG;
 	if (ctx->hop == 0) {
-		s->cand = 0;
+		/* cand: the caller's, from the index pages it holds (0 if none) */
 		s->index_pages = 0;
 		s->row.found = 0;
 	}

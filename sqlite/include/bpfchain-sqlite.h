@@ -107,6 +107,7 @@ struct bcsql_req {
 	/* private */
 	struct bcsql_table *t;
 	struct bcsql_index *ix;
+	int64_t bound;			/* range: the last rowid of the chain's subtree */
 	unsigned int chains, pages;	/* totals of this lookup */
 };
 

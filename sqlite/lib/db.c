@@ -467,13 +467,6 @@ const char *bcsql_strerror(int err)
 	return strerror(err < 0 ? -err : err);
 }
 
-static void cache_free(struct bcsql_tree_cache *c)
-{
-	for (unsigned int i = 0; i < c->n; i++)
-		free(c->pages[i].page);
-	free(c->pages);
-}
-
 void bcsql_close(struct bcsql_db *db)
 {
 	if (!db)
@@ -482,7 +475,7 @@ void bcsql_close(struct bcsql_db *db)
 		struct bcsql_index *ix = db->indexes;
 
 		db->indexes = ix->next;
-		cache_free(&ix->cache);
+		bcsql_cache_free(&ix->cache);
 		free(ix->name);
 		free(ix);
 	}
@@ -494,7 +487,7 @@ void bcsql_close(struct bcsql_db *db)
 			free(t->cols[i].name);
 			free(t->cols[i].dflt_bytes);
 		}
-		cache_free(&t->cache);
+		bcsql_cache_free(&t->cache);
 		free(t->cols);
 		free(t->name);
 		free(t);

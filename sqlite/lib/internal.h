@@ -62,11 +62,20 @@ struct bcsql_db {
 int bcsql_decode_record(const unsigned char *p, size_t n, struct bcsql_table *t, int64_t rowid,
 			struct bcsql_value *cols);
 int bcsql_varint(const unsigned char *p, size_t n, uint64_t *v);
+int bcsql_serial_size(uint64_t st, uint64_t *size);
+int64_t bcsql_int_value(const unsigned char *p, uint64_t st);
+
+/* cache.c */
+void bcsql_cache_free(struct bcsql_tree_cache *c);
+int bcsql_cache_table_start(struct bcsql_table *t, int64_t rowid, uint32_t *start, int64_t *bound);
+int bcsql_cache_index_start(struct bcsql_index *ix, struct bcsql_index_scratch *s, uint32_t *start);
 
 /* progs.c: the programs' skeletons */
 void bcsql_progs_free(struct bcsql_db *db);
 
-/* walk.c: a page of the file */
+/* walk.c: a page of the file, a cell's payload */
 int bcsql_read_page(struct bcsql_db *db, uint32_t pgno, void *buf);
+int bcsql_payload(struct bcsql_db *db, const unsigned char *at, uint32_t local, uint64_t p,
+		  uint32_t ovfl, unsigned char **bufp);
 
 #endif

@@ -36,7 +36,30 @@ static int64_t be_int(const unsigned char *p, unsigned int size)
 
 	for (unsigned int i = 0; i < size; i++)
 		x = x << 8 | p[i];
-	return (int64_t)(x << (64 - 8 * size)) >> (64 - 8 * size);
+	return size ? (int64_t)(x << (64 - 8 * size)) >> (64 - 8 * size) : 0;
+}
+
+/* The bytes of a value of serial type st; -1 for the reserved 10 and 11. */
+int bcsql_serial_size(uint64_t st, uint64_t *size)
+{
+	static const unsigned char fixed[12] = { 0, 1, 2, 3, 4, 6, 8, 8, 0, 0 };
+
+	if (st == 10 || st == 11)
+		return -1;
+	*size = st < 12 ? fixed[st] : (st - 12) / 2;
+	return 0;
+}
+
+/* The integer of serial type st (1..6, 8, 9) at p. */
+int64_t bcsql_int_value(const unsigned char *p, uint64_t st)
+{
+	uint64_t size;
+
+	if (st == 8 || st == 9)
+		return st - 8;
+	if (st < 1 || st > 6 || bcsql_serial_size(st, &size))
+		return 0;
+	return be_int(p, size);
 }
 
 /*
@@ -69,22 +92,14 @@ int bcsql_decode_record(const unsigned char *p, size_t n, struct bcsql_table *t,
 			return -EUCLEAN;
 		h += l;
 		memset(v, 0, sizeof(*v));
-		switch (st) {
-		case 0: size = 0; v->type = BCSQL_NULL; break;
-		case 1: case 2: case 3: case 4: size = st; v->type = BCSQL_INTEGER; break;
-		case 5: size = 6; v->type = BCSQL_INTEGER; break;
-		case 6: size = 8; v->type = BCSQL_INTEGER; break;
-		case 7: size = 8; v->type = BCSQL_REAL; break;
-		case 8: case 9: size = 0; v->type = BCSQL_INTEGER; v->i = st - 8; break;
-		case 10: case 11: return -EUCLEAN;
-		default:
-			size = (st - 12) / 2;
-			v->type = st & 1 ? BCSQL_TEXT : BCSQL_BLOB;
-		}
+		if (bcsql_serial_size(st, &size))
+			return -EUCLEAN;
+		v->type = st == 0 ? BCSQL_NULL : st == 7 ? BCSQL_REAL : st < 12 ? BCSQL_INTEGER :
+			  st & 1 ? BCSQL_TEXT : BCSQL_BLOB;
 		if (size > n - body)
 			return -EUCLEAN;
-		if (v->type == BCSQL_INTEGER && size)
-			v->i = be_int(p + body, size);
+		if (v->type == BCSQL_INTEGER)
+			v->i = bcsql_int_value(p + body, st);
 		else if (v->type == BCSQL_REAL) {
 			uint64_t bits = (uint64_t)be_int(p + body, 8);
 

@@ -3,9 +3,8 @@
  * Lookups: filling the programs' scratch areas, the SQE, and what a CQE
  * means: the row's payload from the leaf in the buffer and its overflow
  * pages (read here with pread), decoded and handed to the caller; the next
- * chain of an index key or a range.  The top levels of a table's b-tree can
- * be kept in memory (bcsql_cache): a rowid lookup then starts at the first
- * page below them.
+ * chain of an index key or a range.  With the top levels of the b-trees in
+ * memory (bcsql_cache(), cache.c) every chain starts below them.
  */
 #include <errno.h>
 #include <stdlib.h>
@@ -62,194 +61,15 @@ void bcsql_req_free(struct bcsql_req *r)
 	r->page = NULL;
 }
 
-/* ------------------------------------------------------------ the cache */
-
-static unsigned char *cached(const struct bcsql_tree_cache *c, uint32_t pgno)
-{
-	unsigned int lo = 0, hi = c->n;
-
-	while (lo < hi) {
-		unsigned int mid = (lo + hi) / 2;
-
-		if (c->pages[mid].pgno == pgno)
-			return c->pages[mid].page;
-		if (c->pages[mid].pgno < pgno)
-			lo = mid + 1;
-		else
-			hi = mid;
-	}
-	return NULL;
-}
-
-static int cmp_page(const void *a, const void *b)
-{
-	const struct bcsql_cache_page *x = a, *y = b;
-
-	return x->pgno < y->pgno ? -1 : x->pgno > y->pgno;
-}
-
-/* Cell i's offset and the page's cells, of an interior table page. */
-static int interior(const struct bcsql_db *db, const unsigned char *pg, uint32_t pgno, uint32_t *n,
-		    uint32_t *hdr)
-{
-	*hdr = pgno == 1 ? BCSQL_HEADER_SIZE : 0;
-	if (pg[*hdr] != BCSQL_INTERIOR_TABLE)
-		return 0;
-	*n = be16(pg + *hdr + BCSQL_PH_NCELLS);
-	if (*hdr + BCSQL_PH_INTERIOR_SIZE + 2 * *n > db->usable)
-		return -EUCLEAN;
-	return 1;
-}
-
-static int child_of(const struct bcsql_db *db, const unsigned char *pg, uint32_t hdr, uint32_t i,
-		    uint32_t n, uint32_t *child, int64_t *key)
-{
-	uint32_t off;
-	uint64_t v;
-
-	if (i == n) {
-		*child = be32(pg + hdr + BCSQL_PH_RIGHT);
-		return 0;
-	}
-	off = be16(pg + hdr + BCSQL_PH_INTERIOR_SIZE + 2 * i);
-	if (off + 4 >= db->usable || !bcsql_varint(pg + off + 4, db->usable - off - 4, &v))
-		return -EUCLEAN;
-	*child = be32(pg + off);
-	*key = (int64_t)v;
-	return 0;
-}
-
-/*
- * Keep the interior pages of the top `levels` levels of t's b-tree in
- * memory (0: none, the default).  ix is for later use and must be NULL.
- * Returns 0, -EINVAL, -ENOMEM, or a read error.
- */
-int bcsql_cache(struct bcsql_table *t, struct bcsql_index *ix, unsigned int levels)
-{
-	struct bcsql_db *db = t->db;
-	struct bcsql_tree_cache *c = &t->cache;
-	uint32_t *cur = NULL, *next = NULL, ncur = 0, nnext = 0;
-	int ret = 0;
-
-	if (ix || levels > BCSQL_MAX_DEPTH)
-		return -EINVAL;
-	for (unsigned int i = 0; i < c->n; i++)
-		free(c->pages[i].page);
-	free(c->pages);
-	memset(c, 0, sizeof(*c));
-	if (!levels)
-		return 0;
-	cur = malloc(sizeof(*cur));
-	if (!cur)
-		return -ENOMEM;
-	cur[ncur++] = t->root;
-	for (unsigned int l = 0; l < levels && ncur; l++) {
-		free(next);
-		next = NULL;
-		nnext = 0;
-		for (uint32_t k = 0; k < ncur; k++) {
-			struct bcsql_cache_page *p;
-			unsigned char *pg;
-			uint32_t n = 0, hdr = 0, child;
-			int64_t key;
-
-			if (posix_memalign((void **)&pg, 4096, db->page_size)) {
-				ret = -ENOMEM;
-				goto out;
-			}
-			ret = bcsql_read_page(db, cur[k], pg);
-			if (!ret)
-				ret = interior(db, pg, cur[k], &n, &hdr);
-			if (ret <= 0) {		/* a leaf is never cached */
-				free(pg);
-				if (ret < 0)
-					goto out;
-				continue;
-			}
-			p = realloc(c->pages, (c->n + 1) * sizeof(*p));
-			if (!p) {
-				free(pg);
-				ret = -ENOMEM;
-				goto out;
-			}
-			c->pages = p;
-			c->pages[c->n].pgno = cur[k];
-			c->pages[c->n++].page = pg;
-			if (l + 1 == levels)
-				continue;
-			next = realloc(next, (nnext + n + 1) * sizeof(*next));
-			if (!next) {
-				ret = -ENOMEM;
-				goto out;
-			}
-			for (uint32_t i = 0; i <= n; i++) {
-				ret = child_of(db, pg, hdr, i, n, &child, &key);
-				if (ret)
-					goto out;
-				next[nnext++] = child;
-			}
-		}
-		free(cur);
-		cur = next;
-		ncur = nnext;
-		next = NULL;
-	}
-	ret = 0;
-	c->levels = levels;
-	qsort(c->pages, c->n, sizeof(*c->pages), cmp_page);
-out:
-	free(cur);
-	free(next);
-	return ret;
-}
-
-/* The first page of a rowid lookup: the root, or below the cached levels. */
-static int start_page(struct bcsql_table *t, int64_t rowid, uint32_t *start)
-{
-	struct bcsql_db *db = t->db;
-	uint32_t pgno = t->root;
-	unsigned char *pg;
-
-	for (unsigned int d = 0; d < BCSQL_MAX_DEPTH && (pg = cached(&t->cache, pgno)); d++) {
-		uint32_t n, hdr, lo = 0, hi, child;
-		int64_t key;
-		int ret = interior(db, pg, pgno, &n, &hdr);
-
-		if (ret <= 0)
-			return ret ? ret : -EUCLEAN;
-		hi = n;
-		while (lo < hi) {	/* the first cell whose rowid is >= rowid */
-			uint32_t mid = (lo + hi) / 2;
-
-			ret = child_of(db, pg, hdr, mid, n, &child, &key);
-			if (ret)
-				return ret;
-			if (key < rowid)
-				lo = mid + 1;
-			else
-				hi = mid;
-		}
-		ret = child_of(db, pg, hdr, lo, n, &child, &key);
-		if (ret)
-			return ret;
-		if (child == 0 || child > db->npages)
-			return -EUCLEAN;
-		pgno = child;
-	}
-	*start = pgno;
-	return 0;
-}
-
 /* ------------------------------------------------------------ requests */
 
 int bcsql_req_rowid(struct bcsql_table *t, struct bcsql_req *r, int64_t rowid)
 {
 	struct bcsql_rowid_scratch *s = &r->scratch.rowid;
 	uint32_t start;
-	int ret = start_page(t, rowid, &start);
+	int64_t bound;
 
-	if (ret)
-		return ret;
+	bcsql_cache_table_start(t, rowid, &start, &bound);
 	memset(&r->scratch, 0, sizeof(r->scratch));
 	geom(t->db, &s->g);
 	s->rowid = rowid;
@@ -265,6 +85,7 @@ int bcsql_req_rowid(struct bcsql_table *t, struct bcsql_req *r, int64_t rowid)
 int bcsql_req_index(struct bcsql_index *ix, struct bcsql_req *r, const struct bcsql_value *key)
 {
 	struct bcsql_index_scratch *s = &r->scratch.index;
+	uint32_t start;
 
 	if (key->type != (ix->key_type == BCSQL_KEY_INT ? BCSQL_INTEGER : BCSQL_TEXT))
 		return -EINVAL;
@@ -280,13 +101,32 @@ int bcsql_req_index(struct bcsql_index *ix, struct bcsql_req *r, const struct bc
 		s->key_len = key->n;
 		memcpy(s->key, key->p, key->n);
 	}
+	bcsql_cache_index_start(ix, s, &start);
 	r->t = ix->t;
 	r->ix = ix;
 	r->prog = ix->key_type == BCSQL_KEY_INT ? BCSQL_PROG_INDEX_INT : BCSQL_PROG_INDEX_TEXT;
 	r->scratch_len = sizeof(*s);
-	r->offset = page_off(ix->t->db, ix->root);
+	r->offset = page_off(ix->t->db, start);
 	r->chains = r->pages = 0;
 	return 0;
+}
+
+/*
+ * The range's next subtree: a walk down from the root (or below the cached
+ * levels) to the first rowid >= cursor; r->bound is the largest rowid that
+ * subtree holds.
+ */
+static void range_descend(struct bcsql_req *r, int64_t cursor)
+{
+	struct bcsql_range_scratch *s = &r->scratch.range;
+	uint32_t start;
+
+	bcsql_cache_table_start(r->t, cursor, &start, &r->bound);
+	memset(s->path, 0, sizeof(s->path));
+	s->cursor = cursor;
+	s->mode = BCSQL_RANGE_DESCEND;
+	s->level = 0;
+	r->offset = page_off(r->t->db, start);
 }
 
 int bcsql_req_range(struct bcsql_table *t, struct bcsql_req *r, int64_t lo, int64_t hi)
@@ -299,14 +139,12 @@ int bcsql_req_range(struct bcsql_table *t, struct bcsql_req *r, int64_t lo, int6
 	geom(t->db, &s->g);
 	s->lo = lo;
 	s->hi = hi;
-	s->cursor = lo;
-	s->mode = BCSQL_RANGE_DESCEND;
 	r->t = t;
 	r->ix = NULL;
 	r->prog = BCSQL_PROG_RANGE;
 	r->scratch_len = sizeof(*s);
-	r->offset = page_off(t->db, t->root);
 	r->chains = r->pages = 0;
+	range_descend(r, lo);
 	return 0;
 }
 
@@ -323,54 +161,80 @@ void bcsql_prep(struct bcsql_req *r, struct io_uring_sqe *sqe, unsigned int flag
 /* ------------------------------------------------------------ rows */
 
 /*
- * The payload of the leaf cell whose payload starts at off: local bytes
- * from the page, the rest from the overflow chain.  Then decode and hand
- * the row to fn.
+ * A cell's payload of p bytes, whole, in *bufp (malloc'ed, the caller frees
+ * it): the `local` bytes at `at` (on the page), the rest from the chain of
+ * overflow pages that starts at page ovfl, read with pread.  -EUCLEAN for a
+ * chain that ends early, -ELOOP for one longer than the file.
+ */
+int bcsql_payload(struct bcsql_db *db, const unsigned char *at, uint32_t local, uint64_t p,
+		  uint32_t ovfl, unsigned char **bufp)
+{
+	unsigned char *buf, *pg = NULL;
+	uint64_t have = local;
+	uint32_t hops = 0;
+	int ret = 0;
+
+	*bufp = NULL;
+	if (p > 0x7fffffff || local > p || (local < p && !ovfl))
+		return -EUCLEAN;
+	buf = malloc(p ? p : 1);
+	if (!buf)
+		return -ENOMEM;
+	memcpy(buf, at, local);
+	if (have < p && posix_memalign((void **)&pg, 4096, db->page_size)) {
+		free(buf);
+		return -ENOMEM;
+	}
+	while (have < p) {
+		uint64_t n = db->usable - 4;
+
+		if (++hops > db->npages) {
+			ret = -ELOOP;
+			break;
+		}
+		ret = bcsql_read_page(db, ovfl, pg);
+		if (ret)
+			break;
+		if (n > p - have)
+			n = p - have;
+		memcpy(buf + have, pg + 4, n);
+		have += n;
+		ovfl = be32(pg);
+		if (have < p && !ovfl) {
+			ret = -EUCLEAN;
+			break;
+		}
+	}
+	free(pg);
+	if (ret) {
+		free(buf);
+		return ret;
+	}
+	*bufp = buf;
+	return 0;
+}
+
+/*
+ * The row whose payload starts at off in the page in r->page: its payload
+ * (bcsql_payload()), decoded and handed to fn.
  */
 static int deliver(struct bcsql_req *r, uint32_t off, uint32_t local, uint64_t payload,
 		   uint32_t overflow, int64_t rowid, bcsql_row_fn fn, void *arg)
 {
 	struct bcsql_table *t = r->t;
-	struct bcsql_db *db = t->db;
-	struct bcsql_value *cols = NULL;
-	unsigned char *buf = NULL, *pg = NULL;
-	uint64_t have = local;
-	uint32_t hops = 0;
+	struct bcsql_value *cols;
+	unsigned char *buf;
 	int ret;
 
-	if (payload > 0x7fffffff || local > payload || off + (uint64_t)local > db->usable ||
-	    (local < payload && !overflow))
+	if (off + (uint64_t)local > t->db->usable)
 		return -EUCLEAN;
-	buf = malloc(payload ? payload : 1);
+	ret = bcsql_payload(t->db, (unsigned char *)r->page + off, local, payload, overflow, &buf);
+	if (ret)
+		return ret;
 	cols = calloc(t->ncols, sizeof(*cols));
-	if (!buf || !cols) {
-		ret = -ENOMEM;
-		goto out;
-	}
-	memcpy(buf, (unsigned char *)r->page + off, local);
-	if (have < payload && posix_memalign((void **)&pg, 4096, db->page_size)) {
-		ret = -ENOMEM;
-		goto out;
-	}
-	while (have < payload) {
-		uint64_t n = db->usable - 4;
-
-		if (++hops > db->npages) {
-			ret = -ELOOP;
-			goto out;
-		}
-		ret = bcsql_read_page(db, overflow, pg);
-		if (ret)
-			goto out;
-		if (n > payload - have)
-			n = payload - have;
-		memcpy(buf + have, pg + 4, n);
-		have += n;
-		overflow = be32(pg);
-		if (have < payload && !overflow) {
-			ret = -EUCLEAN;
-			goto out;
-		}
+	if (!cols) {
+		free(buf);
+		return -ENOMEM;
 	}
 	ret = bcsql_decode_record(buf, payload, t, rowid, cols);
 	if (!ret) {
@@ -378,8 +242,6 @@ static int deliver(struct bcsql_req *r, uint32_t off, uint32_t local, uint64_t p
 
 		ret = fn ? fn(arg, &row) : 0;
 	}
-out:
-	free(pg);
 	free(buf);
 	free(cols);
 	return ret;
@@ -426,6 +288,7 @@ static int deliver_cell(struct bcsql_req *r, uint32_t pgno, uint32_t i, int64_t 
 int bcsql_complete(struct bcsql_req *r, int res, bcsql_row_fn fn, void *arg)
 {
 	struct bcsql_db *db = r->t->db;
+	uint32_t start;
 	int ret;
 
 	r->chains++;
@@ -455,7 +318,8 @@ int bcsql_complete(struct bcsql_req *r, int res, bcsql_row_fn fn, void *arg)
 		s->phase = 0;
 		s->has_after = 1;
 		s->after = s->row.rowid;
-		r->offset = page_off(db, r->ix->root);
+		bcsql_cache_index_start(r->ix, s, &start);
+		r->offset = page_off(db, start);
 		return 1;
 	}
 	case BCSQL_PROG_RANGE: {
@@ -465,7 +329,7 @@ int bcsql_complete(struct bcsql_req *r, int res, bcsql_row_fn fn, void *arg)
 
 		r->pages += s->g.hops;
 		if (res == 0)
-			return 0;
+			goto subtree_done;
 		if (res != s->count || s->first + s->count > s->ncells)
 			return -EUCLEAN;
 		for (uint32_t i = s->first; i < (uint32_t)s->first + s->count; i++) {
@@ -479,13 +343,21 @@ int bcsql_complete(struct bcsql_req *r, int res, bcsql_row_fn fn, void *arg)
 		}
 		if (prev != s->last)
 			return -EUCLEAN;
-		if (!s->more || s->last == INT64_MAX || s->last >= s->hi)
+		if (s->last == INT64_MAX || s->last >= s->hi)
 			return 0;
-		if (s->level >= BCSQL_MAX_DEPTH)
-			return -EUCLEAN;
-		s->cursor = s->last + 1;
-		s->mode = BCSQL_RANGE_ADVANCE;
-		r->offset = page_off(db, s->path[s->level].pgno);
+		if (s->more) {
+			if (s->level >= BCSQL_MAX_DEPTH)
+				return -EUCLEAN;
+			s->cursor = s->last + 1;
+			s->mode = BCSQL_RANGE_ADVANCE;
+			r->offset = page_off(db, s->path[s->level].pgno);
+			return 1;
+		}
+subtree_done:
+		/* the chain's subtree is done: the next one below the cache */
+		if (r->bound >= s->hi)
+			return 0;
+		range_descend(r, r->bound + 1);
 		return 1;
 	}
 	}
