@@ -4,7 +4,12 @@
 # not an SQLite database (4), a WAL database whose -wal file holds frames
 # (5), page size 8192 (6), a WITHOUT ROWID table (7), an index collated
 # NOCASE (8), no such table / index (9), UTF-16 text (10), and usage errors
-# (2).  None of them needs the bpfchain kernel: they come before any chain.
+# (2), generated columns, virtual tables, a TEXT key over 64 bytes (10).
+# None of them needs the bpfchain kernel: they come before any chain.  Then
+# the errors a chain itself ends with on a sound database, through the host
+# build (bpfchain-sqlite-emu -T, the programs under progs' chain emulator):
+# an INTEGER key meeting a REAL in the index (EDOM), a TEXT key the local
+# bytes of spilled index entries cannot decide (EOVERFLOW).
 #   refusals.sh BUILD_SQLITE_DIR
 set -u
 tool=$1/bpfchain-sqlite
@@ -35,6 +40,9 @@ s "$tmp/ok.db" "CREATE TABLE t(a INTEGER PRIMARY KEY, b TEXT COLLATE NOCASE, c I
 	CREATE INDEX t_d ON t(d); CREATE INDEX t_expr ON t(c + 1);
 	CREATE TABLE w(k TEXT PRIMARY KEY, v) WITHOUT ROWID; CREATE TABLE u(x);
 	CREATE INDEX u_x ON u(x); CREATE VIEW v AS SELECT * FROM t;
+	CREATE TABLE u2(s TEXT); CREATE INDEX u2_s ON u2(s);
+	CREATE TABLE g(a INT, b INT GENERATED ALWAYS AS (a + 1));
+	CREATE VIRTUAL TABLE rt USING rtree(id, x0, x1);
 	INSERT INTO t VALUES (1, 'a', 1, 1);"
 printf 'not a database, just text long enough to be longer than one hundred bytes ..........................\n' > "$tmp/text.db"
 : > "$tmp/short.db"
@@ -67,15 +75,31 @@ expect partial-index 10 't_part: not supported' -- "$tmp/ok.db" t --index t_part
 expect expression-index 10 't_expr: not supported' -- "$tmp/ok.db" t --index t_expr 1
 expect blob-affinity-index 10 't_d: not supported' -- "$tmp/ok.db" t --index t_d 1
 expect utf16 10 'UTF-16' -- "$tmp/utf16.db" t 1
-expect text-key-too-long 10 'not supported' -- "$tmp/ok.db" u --index u_x "$(printf "%065d" 0)"
+expect generated-column 10 'g: not supported' -- "$tmp/ok.db" g 1
+expect virtual-table 10 'rt: not supported' -- "$tmp/ok.db" rt 1
+expect text-key-too-long 10 '^bpfchain-sqlite: 0{65}: a TEXT key longer than 64 bytes: not supported$' -- "$tmp/ok.db" u2 --index u2_s "$(printf "%065d" 0)"
 expect usage-no-key 2 'usage' -- "$tmp/ok.db" t
 expect usage-bad-rowid 2 'not an integer' -- "$tmp/ok.db" t 12x
 expect usage-bad-int-key 2 'not an integer' -- "$tmp/ok.db" t --index t_c abc
 expect usage-odd-range 2 'usage' -- "$tmp/ok.db" t --range 1
 expect usage-range-lo-hi 2 'LO > HI' -- "$tmp/ok.db" t --range 5 1
 expect usage-option 2 'usage' -- -x "$tmp/ok.db" t 1
-# the lock: while bpfchain-sqlite's library holds the database open, a
-# writer cannot commit (checked with sqlite3 through the library's own
-# read transaction: the tool holds it for the whole run)
+expect usage-cache-levels 2 'usage' -- -c 21 "$tmp/ok.db" t 1
+expect usage-cache-not-a-number 2 'usage' -- -c x "$tmp/ok.db" t 1
+expect usage-depth-0 2 'usage' -- -q 0 "$tmp/ok.db" t 1
+
+# errors of the chain itself, through the programs under the emulator
+tool=$1/bpfchain-sqlite-emu
+if [ -x "$tool" ]; then
+	s "$tmp/real.db" "CREATE TABLE t(a INTEGER PRIMARY KEY, n INT); CREATE INDEX t_n ON t(n);
+		INSERT INTO t VALUES (1, 1), (2, 2.5), (3, 3);"
+	s "$tmp/spill.db" "PRAGMA page_size = 512; CREATE TABLE t(s TEXT); CREATE INDEX t_s ON t(s);
+		WITH RECURSIVE c(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM c WHERE i < 50)
+		INSERT INTO t SELECT printf('%.*c', 1000 + i, 'a') FROM c;"
+	expect chain-integer-meets-real 3 '^bpfchain-sqlite: lookup 2: an INTEGER key met a REAL value in the index \(EDOM\)$' -- -T "$tmp/real.db" t --index t_n 2
+	expect chain-spilled-entries-undecided 3 '^bpfchain-sqlite: lookup a{64}: an index entry the search must read spills to an overflow page \(EOVERFLOW\)$' -- -T "$tmp/spill.db" t --index t_s "$(printf 'a%.0s' $(seq 64))"
+else
+	echo "FAIL: $tool missing"; fails=$((fails + 1))
+fi
 echo "refusals: $n cases, $fails failed"
 [ "$fails" = 0 ]

@@ -386,8 +386,11 @@ int main(int argc, char *argv[])
 			fprintf(stderr, "bpfchain-sqlite: %s: not an integer\n", u.args[i]);
 			return EX_USAGE;
 		}
-		if (text && strlen(u.args[i]) > BCSQL_KEY_MAX)
-			return fail(u.args[i], -BCSQL_E_UNSUPPORTED);
+		if (text && strlen(u.args[i]) > BCSQL_KEY_MAX) {
+			fprintf(stderr, "bpfchain-sqlite: %s: a TEXT key longer than %d bytes: %s\n",
+				u.args[i], BCSQL_KEY_MAX, bcsql_strerror(-BCSQL_E_UNSUPPORTED));
+			return EX_UNSUPPORTED;
+		}
 	}
 	if (u.mode == 2)
 		for (int i = 0; i < nargs; i += 2)
