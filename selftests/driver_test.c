@@ -11,7 +11,9 @@
 #include "bpf_chain_helpers.h"
 
 #include <sys/mman.h>
+#include <sys/sysmacros.h>
 #include <sys/wait.h>
+#include <linux/fsverity.h>
 
 FIXTURE(driver) {
 	struct io_uring ring;
@@ -1016,6 +1018,88 @@ TEST_F(driver, short_nowait_buffered_read)
 	close(fd);
 }
 
+/* The /dev node of the block device @path's file system is on. */
+static int fs_device(const char *path, char *dev, size_t size)
+{
+	char uevent[64], line[128];
+	struct stat st;
+	int ok = -1;
+	FILE *f;
+
+	if (stat(path, &st))
+		return -1;
+	snprintf(uevent, sizeof(uevent), "/sys/dev/block/%u:%u/uevent",
+		 major(st.st_dev), minor(st.st_dev));
+	f = fopen(uevent, "r");
+	if (!f)
+		return -1;
+	while (fgets(line, sizeof(line), f))
+		if (!strncmp(line, "DEVNAME=", 8)) {
+			line[strcspn(line, "\n")] = 0;
+			snprintf(dev, size, "/dev/%s", line + 8);
+			ok = 0;
+		}
+	fclose(f);
+	return ok;
+}
+
+/*
+ * fs-verity enabled on a file after its block map was built (item 10):
+ * its reads must be checked against the Merkle tree, which only the
+ * file system's read path does, so the driver tier steps aside for every
+ * hop.  Then the file's first block is changed under the file system, on
+ * the device: pread() fails with -EIO, and so must a chain; it must never
+ * walk the changed block.
+ */
+TEST_F(driver, verity_enabled_after_the_map_was_built)
+{
+	struct fsverity_enable_arg arg = {
+		.version = 1, .hash_algorithm = FS_VERITY_HASH_ALG_SHA256,
+		.block_size = 4096,
+	};
+	static struct drv_chain c;
+	long driver, generic;
+	char dev[160];
+	__u64 phys;
+	int vfd, dfd;
+
+	if (variant->dev)
+		SKIP(return, "a block device has no fs-verity");
+	ASSERT_TRUE(drv_correct(&c, drv_run(&self->ring, &c, 0, self->tag)));
+	/* fs-verity wants no writer */
+	close(self->wfd);
+	self->wfd = -1;
+	vfd = open(self->path, O_RDONLY);
+	ASSERT_LE(0, vfd);
+	if (ioctl(vfd, FS_IOC_ENABLE_VERITY, &arg)) {
+		int err = errno;
+
+		close(vfd);
+		SKIP(return, "FS_IOC_ENABLE_VERITY: %s (ext4 needs -O verity)", strerror(err));
+	}
+	driver = ring_counter(&self->ring, "BpfChainHopsDriver");
+	generic = ring_counter(&self->ring, "BpfChainHopsGeneric");
+	EXPECT_TRUE(drv_correct(&c, drv_run(&self->ring, &c, 0, self->tag)));
+	EXPECT_EQ(driver, ring_counter(&self->ring, "BpfChainHopsDriver"));
+	EXPECT_EQ(generic + NBLOCKS, ring_counter(&self->ring, "BpfChainHopsGeneric"));
+
+	/* the file's block 0, changed on the device */
+	phys = first_physical(vfd);
+	ASSERT_NE(0, phys);
+	ASSERT_EQ(0, fs_device(self->path, dev, sizeof(dev)));
+	dfd = open(dev, O_WRONLY | O_DIRECT);
+	ASSERT_LE(0, dfd) TH_LOG("%s: %s", dev, strerror(errno));
+	memset(self->blk, 0, DRV_BS);
+	ASSERT_EQ(DRV_BS, pwrite(dfd, self->blk, DRV_BS, phys));
+	close(dfd);
+	ASSERT_EQ(0, posix_fadvise(vfd, 0, 0, POSIX_FADV_DONTNEED));
+	EXPECT_EQ(-1, pread(vfd, self->blk, DRV_BS, 0));
+	EXPECT_EQ(EIO, errno);
+	EXPECT_EQ(-EIO, drv_run(&self->ring, &c, 0, self->tag));
+	EXPECT_EQ(driver, ring_counter(&self->ring, "BpfChainHopsDriver"));
+	close(vfd);
+}
+
 /* Make the list a cycle: its last element links back to the first. */
 static int close_the_list(int fd, void *blk, __u64 tag)
 {
@@ -1107,15 +1191,22 @@ static int exit_child(int fd, unsigned int flags, __u64 tag, int report)
  * tier's safety list): ring exit ends them at their next hop, in the
  * driver and in the exit worker's polling, instead of letting them run to
  * their hop limit (EXIT_CHAINS * EXIT_HOPS reads, minutes here).  The
- * ring is gone when its program is: the test waits for that, then checks
- * that it took a small part of the chains' hops.
+ * ring is gone when its program is: the test waits for that, then counts
+ * the reads the device saw meanwhile (/sys/class/block/.../stat).
  */
 static void exit_with_chains(struct __test_metadata *_metadata, int fd,
-			     unsigned int flags, __u64 tag, const char *dev)
+			     unsigned int flags, __u64 tag, const char *path)
 {
 	long reads = 0, reads2 = 0, sectors;
 	int pipefd[2], status, id = -1, i;
+	char dev[160];
 	pid_t pid;
+
+	/* the device the chains read: a raw partition, or the file system's */
+	if (!strncmp(path, "/dev/", 5))
+		snprintf(dev, sizeof(dev), "%s", path);
+	else
+		ASSERT_EQ(0, fs_device(path, dev, sizeof(dev)));
 
 	ASSERT_EQ(0, pipe(pipefd));
 	pid = fork();
@@ -1130,8 +1221,7 @@ static void exit_with_chains(struct __test_metadata *_metadata, int fd,
 	TH_LOG("%s ring: chains running, the child exits",
 	       flags & IORING_SETUP_IOPOLL ? "IOPOLL" : "interrupt");
 	close(pipefd[0]);
-	if (dev)
-		ASSERT_EQ(0, part_reads(dev, &reads, &sectors));
+	ASSERT_EQ(0, part_reads(dev, &reads, &sectors));
 	ASSERT_EQ(pid, waitpid(pid, &status, 0));
 	ASSERT_EQ(0, status) TH_LOG("child step %d", WEXITSTATUS(status));
 	/* generous: ended, it is gone in well under a second */
@@ -1139,11 +1229,14 @@ static void exit_with_chains(struct __test_metadata *_metadata, int fd,
 		usleep(50000);
 	EXPECT_FALSE(prog_alive(id)) TH_LOG("chains still running a minute after exit");
 	TH_LOG("ring gone after %d ms", i * 50);
-	if (dev) {
-		/* each chain ends at its next hop; not a tenth of its limit */
-		ASSERT_EQ(0, part_reads(dev, &reads2, &sectors));
-		EXPECT_GT(EXIT_CHAINS * (EXIT_HOPS / 10), reads2 - reads);
-	}
+	/*
+	 * Each chain ends at its next hop: the device saw a few reads per
+	 * chain, not a tenth of the hops they had left (nothing else reads
+	 * that device meanwhile but the file system, little).
+	 */
+	ASSERT_EQ(0, part_reads(dev, &reads2, &sectors));
+	EXPECT_GT(EXIT_CHAINS * (EXIT_HOPS / 10), reads2 - reads);
+	TH_LOG("%ld reads on %s after the child's exit", reads2 - reads, dev);
 }
 
 TEST_F_TIMEOUT(driver, exit_with_long_chains_in_flight, 300)
@@ -1151,19 +1244,21 @@ TEST_F_TIMEOUT(driver, exit_with_long_chains_in_flight, 300)
 	struct io_uring probe_ring;
 
 	ASSERT_EQ(0, close_the_list(self->wfd, self->blk, self->tag));
-	exit_with_chains(_metadata, self->fd, 0, self->tag, variant->dev);
+	exit_with_chains(_metadata, self->fd, 0, self->tag, self->path);
 	if (io_uring_queue_init(4, &probe_ring, IORING_SETUP_IOPOLL))
 		SKIP(return, "no IOPOLL ring");
 	io_uring_queue_exit(&probe_ring);
-	exit_with_chains(_metadata, self->fd, IORING_SETUP_IOPOLL, self->tag, variant->dev);
+	exit_with_chains(_metadata, self->fd, IORING_SETUP_IOPOLL, self->tag, self->path);
 }
 
 /*
  * An IOPOLL ring shared with a child after fork(), the child reaping the
- * completion (item 9): the chain hands its block and scratch to the
- * submitter's memory, not to whoever polled.  The child reports what it
- * reaped and whether its own copies changed; they may only if the chain
- * was over before the fork (the generic tier can finish at submission).
+ * completion (item 9): a chain writes its block and scratch only to its
+ * submitter's memory, which the child's polling cannot reach, so the
+ * chain ends with -EFAULT there and writes to neither process's memory.
+ * The child reports what it reaped and whether its own copies changed.
+ * A chain over before the fork (none should be: each needs polling) is
+ * the submitter's, with its answer.  The ring then works as before.
  */
 struct reaped {
 	int wait;		/* io_uring_wait_cqe() */
@@ -1180,6 +1275,7 @@ TEST_F(driver, iopoll_completion_reaped_by_another_process)
 	struct io_uring ring;
 	struct reaped r;
 	int pipefd[2], ret, i;
+	__u64 answer;
 	pid_t pid;
 
 	ret = io_uring_queue_init(4, &ring, IORING_SETUP_IOPOLL);
@@ -1210,14 +1306,20 @@ TEST_F(driver, iopoll_completion_reaped_by_another_process)
 		close(pipefd[0]);
 		ASSERT_EQ(pid, waitpid(pid, NULL, 0));
 		EXPECT_EQ(0, r.wait) TH_LOG("chain from %d", i);
-		EXPECT_EQ(NBLOCKS - i, r.res) TH_LOG("chain from %d", i);
-		if (r.pending)
+		EXPECT_TRUE(r.pending) TH_LOG("chain from %d ended unpolled", i);
+		answer = 1000 + NBLOCKS - 1 + (__u64)i;
+		if (r.pending) {
+			EXPECT_EQ(-EFAULT, r.res) TH_LOG("chain from %d", i);
 			EXPECT_FALSE(r.touched) TH_LOG("chain from %d: the child's memory", i);
-		/* in the submitter's memory */
-		EXPECT_EQ(1000 + NBLOCKS - 1 + (__u64)i, c.scratch[1]) TH_LOG("chain from %d", i);
-		EXPECT_EQ(self->tag, *(__u64 *)((char *)c.buf + 16)) TH_LOG("chain from %d", i);
-		if (variant->driver)
-			EXPECT_TRUE(r.pending) TH_LOG("chain from %d ended unpolled", i);
+			EXPECT_EQ(0, c.scratch[1]) TH_LOG("chain from %d: the parent's memory", i);
+			EXPECT_EQ(0, memcmp(c.buf, zero, sizeof(zero)));
+		} else {
+			EXPECT_EQ(NBLOCKS - i, r.res) TH_LOG("chain from %d", i);
+			EXPECT_EQ(answer, c.scratch[1]) TH_LOG("chain from %d", i);
+		}
+		/* the submitter's own chains go on as before */
+		EXPECT_TRUE(drv_correct(&c, drv_run(&ring, &c, i, self->tag)))
+			TH_LOG("chain from %d, reaped by its submitter", i);
 	}
 	if (variant->driver)
 		EXPECT_LT(0, ring_counter(&ring, "BpfChainHopsDriver"));
