@@ -49,6 +49,27 @@ static __always_inline long sq_hop_out(struct bpf_io_chain *ctx, const struct sq
 	return ret;
 }
 
+/*
+ * The program NAME: bpfchain_NAME in section io_chain, which runs
+ * NAME_main(hop, scratch, scratch_len) on the hop's view of the context.
+ * With SQ_NO_ENTRY defined, nothing: tests/verify_xdp.bpf.c wraps NAME_main
+ * in XDP programs instead.
+ */
+#ifndef SQ_NO_ENTRY
+#define SQ_PROGRAM(name)							\
+SEC("io_chain")									\
+long bpfchain_##name(struct bpf_io_chain *ctx)					\
+{										\
+	struct sq_hop h = SQ_HOP_IN(ctx);					\
+										\
+	return sq_hop_out(ctx, &h, name##_main(&h, (void *)(long)ctx->scratch,	\
+					       ctx->scratch_len));		\
+}										\
+char _license[] SEC("license") = "Dual MIT/GPL"
+#else
+#define SQ_PROGRAM(name) struct sq_hop	/* a declaration, for the semicolon */
+#endif
+
 /* The page being walked. */
 struct sq_page {
 	void *data, *end;

@@ -254,4 +254,13 @@ static __always_inline long sqlite_index_main(struct sq_hop *ctx, struct bcsql_i
 	return sq_next(ctx, &s->row.g, s->table_root);
 }
 
+/* The program NAME for keys of type kt (BCSQL_KEY_*). */
+#define SQ_INDEX_PROGRAM(name, kt)						\
+static __always_inline long name##_main(struct sq_hop *ctx, struct bcsql_index_scratch *s, \
+					__u32 scratch_len)			\
+{										\
+	return sqlite_index_main(ctx, s, scratch_len, kt);			\
+}										\
+SQ_PROGRAM(name)
+
 #endif /* BPFCHAIN_SQLITE_INDEX_BPF_H */

@@ -6,21 +6,4 @@
  */
 #include "sqlite_index.bpf.h"
 
-static __always_inline long sqlite_index_int_main(struct sq_hop *ctx, struct bcsql_index_scratch *s,
-					      __u32 scratch_len)
-{
-	return sqlite_index_main(ctx, s, scratch_len, BCSQL_KEY_INT);
-}
-
-#ifndef SQ_NO_ENTRY
-SEC("io_chain")
-long bpfchain_sqlite_index_int(struct bpf_io_chain *ctx)
-{
-	struct sq_hop h = SQ_HOP_IN(ctx);
-
-	return sq_hop_out(ctx, &h, sqlite_index_int_main(&h, (void *)(long)ctx->scratch,
-							 ctx->scratch_len));
-}
-
-char _license[] SEC("license") = "Dual MIT/GPL";
-#endif
+SQ_INDEX_PROGRAM(sqlite_index_int, BCSQL_KEY_INT);

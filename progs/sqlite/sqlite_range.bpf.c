@@ -121,14 +121,4 @@ static __always_inline long sqlite_range_main(struct sq_hop *ctx, struct bcsql_r
 	return BPF_IO_CHAIN_DONE;
 }
 
-#ifndef SQ_NO_ENTRY
-SEC("io_chain")
-long bpfchain_sqlite_range(struct bpf_io_chain *ctx)
-{
-	struct sq_hop h = SQ_HOP_IN(ctx);
-
-	return sq_hop_out(ctx, &h, sqlite_range_main(&h, (void *)(long)ctx->scratch, ctx->scratch_len));
-}
-
-char _license[] SEC("license") = "Dual MIT/GPL";
-#endif
+SQ_PROGRAM(sqlite_range);

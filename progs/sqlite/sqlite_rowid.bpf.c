@@ -25,14 +25,4 @@ static __always_inline long sqlite_rowid_main(struct sq_hop *ctx, struct bcsql_r
 	return sq_rowid_hop(ctx, &pg, s);
 }
 
-#ifndef SQ_NO_ENTRY
-SEC("io_chain")
-long bpfchain_sqlite_rowid(struct bpf_io_chain *ctx)
-{
-	struct sq_hop h = SQ_HOP_IN(ctx);
-
-	return sq_hop_out(ctx, &h, sqlite_rowid_main(&h, (void *)(long)ctx->scratch, ctx->scratch_len));
-}
-
-char _license[] SEC("license") = "Dual MIT/GPL";
-#endif
+SQ_PROGRAM(sqlite_rowid);

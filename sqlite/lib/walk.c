@@ -33,12 +33,24 @@ int bcsql_read_page(struct bcsql_db *db, uint32_t pgno, void *buf)
 	return n == (ssize_t)db->page_size ? 0 : -EIO;
 }
 
-static void geom(const struct bcsql_db *db, struct bcsql_geom *g)
+/*
+ * r's next lookup: prog on t (and ix) with a scratch area of len bytes,
+ * zeroed but for the geometry every scratch area starts with.
+ */
+static void req_setup(struct bcsql_req *r, struct bcsql_table *t, struct bcsql_index *ix, int prog,
+		      uint32_t len)
 {
-	memset(g, 0, sizeof(*g));
-	g->page_size = db->page_size;
-	g->usable = db->usable;
-	g->npages = db->npages;
+	struct bcsql_geom *g = &r->scratch.rowid.g;
+
+	memset(&r->scratch, 0, sizeof(r->scratch));
+	g->page_size = t->db->page_size;
+	g->usable = t->db->usable;
+	g->npages = t->db->npages;
+	r->t = t;
+	r->ix = ix;
+	r->prog = prog;
+	r->scratch_len = len;
+	r->chains = r->pages = 0;
 }
 
 int bcsql_req_init(struct bcsql_db *db, struct bcsql_req *r)
@@ -65,20 +77,13 @@ void bcsql_req_free(struct bcsql_req *r)
 
 int bcsql_req_rowid(struct bcsql_table *t, struct bcsql_req *r, int64_t rowid)
 {
-	struct bcsql_rowid_scratch *s = &r->scratch.rowid;
 	uint32_t start;
 	int64_t bound;
 
+	req_setup(r, t, NULL, BCSQL_PROG_ROWID, sizeof(struct bcsql_rowid_scratch));
+	r->scratch.rowid.rowid = rowid;
 	bcsql_cache_table_start(t, rowid, &start, &bound);
-	memset(&r->scratch, 0, sizeof(r->scratch));
-	geom(t->db, &s->g);
-	s->rowid = rowid;
-	r->t = t;
-	r->ix = NULL;
-	r->prog = BCSQL_PROG_ROWID;
-	r->scratch_len = sizeof(*s);
 	r->offset = page_off(t->db, start);
-	r->chains = r->pages = 0;
 	return 0;
 }
 
@@ -91,8 +96,8 @@ int bcsql_req_index(struct bcsql_index *ix, struct bcsql_req *r, const struct bc
 		return -EINVAL;
 	if (key->type == BCSQL_TEXT && key->n > BCSQL_KEY_MAX)
 		return -BCSQL_E_UNSUPPORTED;
-	memset(&r->scratch, 0, sizeof(r->scratch));
-	geom(ix->t->db, &s->row.g);
+	req_setup(r, ix->t, ix, ix->key_type == BCSQL_KEY_INT ? BCSQL_PROG_INDEX_INT :
+		  BCSQL_PROG_INDEX_TEXT, sizeof(*s));
 	s->table_root = ix->t->root;
 	s->key_type = ix->key_type;
 	if (key->type == BCSQL_INTEGER) {
@@ -102,12 +107,7 @@ int bcsql_req_index(struct bcsql_index *ix, struct bcsql_req *r, const struct bc
 		memcpy(s->key, key->p, key->n);
 	}
 	bcsql_cache_index_start(ix, s, &start);
-	r->t = ix->t;
-	r->ix = ix;
-	r->prog = ix->key_type == BCSQL_KEY_INT ? BCSQL_PROG_INDEX_INT : BCSQL_PROG_INDEX_TEXT;
-	r->scratch_len = sizeof(*s);
 	r->offset = page_off(ix->t->db, start);
-	r->chains = r->pages = 0;
 	return 0;
 }
 
@@ -135,15 +135,9 @@ int bcsql_req_range(struct bcsql_table *t, struct bcsql_req *r, int64_t lo, int6
 
 	if (lo > hi)
 		return -EINVAL;
-	memset(&r->scratch, 0, sizeof(r->scratch));
-	geom(t->db, &s->g);
+	req_setup(r, t, NULL, BCSQL_PROG_RANGE, sizeof(*s));
 	s->lo = lo;
 	s->hi = hi;
-	r->t = t;
-	r->ix = NULL;
-	r->prog = BCSQL_PROG_RANGE;
-	r->scratch_len = sizeof(*s);
-	r->chains = r->pages = 0;
 	range_descend(r, lo);
 	return 0;
 }

@@ -19,12 +19,14 @@
 #
 # Scaled for TCG: ROWS rows per database, KEYS rowids, IDX values of each
 # index and RANGES ranges per database (environment; the issue asks 1M,
-# 10000, 2000, 200).  Prints one line per case and a summary.
-#   compare.sh [--host] BUILD_SQLITE_DIR
+# 10000, 2000, 200).  Prints one line per case and a summary.  SPECs
+# (NAME|DIR|PAGESIZE) name the databases to test, default all of the above.
+#   compare.sh [--host] BUILD_SQLITE_DIR [SPEC...]
 set -u
 host=0
 [ "${1:-}" = --host ] && { host=1; shift; }
 build=$1
+shift
 ROWS=${ROWS:-20000} KEYS=${KEYS:-2000} IDX=${IDX:-300} RANGES=${RANGES:-40}
 if [ $host = 1 ]; then
 	tool=$build/bpfchain-sqlite-emu tiers="emu"
@@ -33,6 +35,7 @@ else
 	tool=$build/bpfchain-sqlite tiers="auto generic test-run"
 	specs="nvme-ext4|/mnt/nvme|4096 nvme-ext4|/mnt/nvme|2048 nvme-xfs|/mnt/nvme-xfs|1024 vblk|/mnt/vblk|512"
 fi
+[ $# -gt 0 ] && specs="$*"
 [ -x "$tool" ] || { echo "FAIL: $tool missing"; exit 1; }
 command -v sqlite3 > /dev/null || { echo "Skipped: no sqlite3 (rig/deps.sh installs it)"; exit 77; }
 fails=0 cases=0
