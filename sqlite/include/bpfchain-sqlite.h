@@ -108,7 +108,9 @@ struct bcsql_req {
 	struct bcsql_table *t;
 	struct bcsql_index *ix;
 	int64_t bound;			/* range: the last rowid of the chain's subtree */
-	unsigned int chains, pages;	/* totals of this lookup */
+	/* totals of this lookup, for the caller to read: chains, pages they
+	 * read, index walks finished in user space (-EOVERFLOW, -EDOM) */
+	unsigned int chains, pages, user_walks;
 };
 
 int bcsql_open(const char *path, unsigned int flags, struct bcsql_db **dbp, char *err, size_t errlen);

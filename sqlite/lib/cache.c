@@ -253,25 +253,60 @@ out:
 
 /* ------------------------------------------------------------ indexes */
 
+/* An index page: interior or leaf (ipage_open() takes interior ones only). */
+static int index_page_open(const struct bcsql_db *db, const unsigned char *p, uint32_t pgno,
+			   struct ipage *ip, int *leaf)
+{
+	uint32_t hdr = pgno == 1 ? BCSQL_HEADER_SIZE : 0;
+
+	*leaf = p[hdr] == BCSQL_LEAF_INDEX;
+	if (!*leaf)
+		return ipage_open(db, p, pgno, BCSQL_INTERIOR_INDEX, ip);
+	ip->p = p;
+	ip->pgno = pgno;
+	ip->hdr = hdr;
+	ip->n = be16(p + hdr + BCSQL_PH_NCELLS);
+	return hdr + BCSQL_PH_LEAF_SIZE + 2 * ip->n > db->usable ? -EUCLEAN : 0;
+}
+
+/* An INTEGER key against a REAL, as numbers: < 0, 0, > 0 as r is below, equal, above. */
+static int cmp_real_int(double r, int64_t i)
+{
+	int64_t t;
+
+	if (r < -0x1p63)
+		return -1;
+	if (r >= 0x1p63)
+		return 1;
+	t = (int64_t)r;		/* toward zero: r and t lie on the same side of i unless t == i */
+	if (t != i)
+		return t < i ? -1 : 1;
+	return r < (double)t ? -1 : r > (double)t;
+}
+
 /*
- * Compare index entry i of an interior index page with the target of s
- * (sqlite_index.bpf.h's rules): *c < 0, 0, > 0 as the entry's column is
- * below, equal to or above the key, and the entry's rowid.  The payload is
- * read whole, overflow pages included.  -EDOM for a REAL met by an INTEGER
- * key (the program stops there too); -EUCLEAN for a malformed entry.
+ * Compare index entry i of an index page (leaf: leaf != 0) with the target
+ * of s (sqlite_index.bpf.h's rules): *c < 0, 0, > 0 as the entry's column
+ * is below, equal to or above the key, and the entry's rowid.  The payload
+ * is read whole, overflow pages included; a REAL is compared with an
+ * INTEGER key as a number, as SQLite does (the programs stop with -EDOM
+ * there).  -EUCLEAN for a malformed entry.
  */
-static int index_cmp(struct bcsql_db *db, const struct ipage *ip, uint32_t i,
+static int index_cmp(struct bcsql_db *db, const struct ipage *ip, int leaf, uint32_t i,
 		     const struct bcsql_index_scratch *s, int *c, int64_t *rowid)
 {
 	uint64_t p, h, st1, st2, size1, size2;
+	uint32_t off, local, ovfl = 0, first;
 	unsigned char *buf = NULL;
-	uint32_t off, local, ovfl = 0;
 	int l, hl, l1, l2, ret;
 	size_t body;
 
-	if (ipage_cell(db, ip, i, &off))
+	first = ip->hdr + (leaf ? BCSQL_PH_LEAF_SIZE : BCSQL_PH_INTERIOR_SIZE);
+	off = be16(ip->p + first + 2 * i);
+	if (off < first + 2 * ip->n || off + 5 > db->usable)
 		return -EUCLEAN;
-	off += 4;
+	if (!leaf)
+		off += 4;
 	l = bcsql_varint(ip->p + off, db->usable - off, &p);
 	if (!l || p > 0x7fffffff)
 		return -EUCLEAN;
@@ -297,14 +332,19 @@ static int index_cmp(struct bcsql_db *db, const struct ipage *ip, uint32_t i,
 	*rowid = bcsql_int_value(buf + body + size1, st2);
 	*c = (st1 == 0 ? 0 : st1 < 12 ? 1 : st1 & 1 ? 2 : 3) - (s->key_type == BCSQL_KEY_INT ? 1 : 2);
 	if (*c == 0 && s->key_type == BCSQL_KEY_INT) {
-		int64_t v;
-
 		if (st1 == 7) {
-			ret = -EDOM;
-			goto out;
+			uint64_t bits = 0;
+			double r;
+
+			for (int k = 0; k < 8; k++)
+				bits = bits << 8 | buf[body + k];
+			memcpy(&r, &bits, sizeof(r));
+			*c = cmp_real_int(r, s->ikey);
+		} else {
+			int64_t v = bcsql_int_value(buf + body, st1);
+
+			*c = v < s->ikey ? -1 : v > s->ikey;
 		}
-		v = bcsql_int_value(buf + body, st1);
-		*c = v < s->ikey ? -1 : v > s->ikey;
 	} else if (*c == 0) {
 		uint64_t n = size1 < s->key_len ? size1 : s->key_len;
 
@@ -319,49 +359,86 @@ out:
 }
 
 /*
- * The first page of the index walk of s (phase 0, sqlite_index.bpf.h): the
- * index's root, or the first page below the cached levels, with the
- * candidate entry of the cached pages in s (cand, cand_eq, cand_rowid).
+ * The index walk of s (phase 0, sqlite_index.bpf.h) in user space, from
+ * the index's root: through the cached pages only (whole == 0: *start is
+ * then the first page below them, where the chain starts), or all the way
+ * to the leaf, reading the pages that are not cached (whole != 0: *start
+ * is the leaf).  Either way the candidate entry found so far is in s (cand,
+ * cand_eq, cand_rowid), as the program keeps it.  A page that cannot be
+ * walked ends a cached descent there (the chain's program reports it) and
+ * fails a whole walk with its error.
  */
-int bcsql_cache_index_start(struct bcsql_index *ix, struct bcsql_index_scratch *s, uint32_t *start)
+static int index_walk(struct bcsql_index *ix, struct bcsql_index_scratch *s, int whole,
+		      uint32_t *start)
 {
 	struct bcsql_db *db = ix->t->db;
 	uint32_t pgno = ix->root;
-	unsigned char *pg;
+	unsigned char *pg, *own = NULL;
+	int ret = 0;
 
 	s->cand = s->cand_eq = 0;
 	s->cand_rowid = 0;
-	for (unsigned int d = 0; d < BCSQL_MAX_DEPTH && (pg = cached(&ix->cache, pgno)); d++) {
+	if (whole && posix_memalign((void **)&own, 4096, db->page_size))
+		return -ENOMEM;
+	for (unsigned int d = 0;; d++) {
 		uint32_t lo = 0, hi, child;
 		struct ipage ip;
 		int64_t rowid = 0;
-		int c;
+		int c = 0, leaf;
 
-		if (ipage_open(db, pg, pgno, BCSQL_INTERIOR_INDEX, &ip))
+		pg = cached(&ix->cache, pgno);
+		if (!pg && !whole)
 			break;
-		hi = ip.n;
-		while (lo < hi) {	/* the first entry above the target */
+		if (!pg) {
+			ret = bcsql_read_page(db, pgno, own);
+			pg = own;
+		}
+		if (!ret && d >= BCSQL_MAX_DEPTH)
+			ret = -ELOOP;
+		if (!ret)
+			ret = index_page_open(db, pg, pgno, &ip, &leaf);
+		hi = ret ? 0 : ip.n;
+		while (!ret && lo < hi) {	/* the first entry above the target */
 			uint32_t mid = (lo + hi) / 2;
 
-			if (index_cmp(db, &ip, mid, s, &c, &rowid))
-				goto out;
+			ret = index_cmp(db, &ip, leaf, mid, s, &c, &rowid);
 			if (c > 0 || (c == 0 && (!s->has_after || rowid > s->after)))
 				hi = mid;
 			else
 				lo = mid + 1;
 		}
-		if (lo < ip.n && index_cmp(db, &ip, lo, s, &c, &rowid))
+		if (!ret && lo < ip.n)
+			ret = index_cmp(db, &ip, leaf, lo, s, &c, &rowid);
+		if (!ret && !leaf)
+			ret = ipage_child(db, &ip, lo, &child);
+		if (ret && !whole) {
+			ret = 0;
 			break;
-		if (ipage_child(db, &ip, lo, &child))
+		}
+		if (ret)
 			break;
 		if (lo < ip.n) {
 			s->cand = 1;
 			s->cand_eq = c == 0;
 			s->cand_rowid = rowid;
 		}
+		if (leaf)
+			break;
 		pgno = child;
 	}
-out:
+	free(own);
 	*start = pgno;
-	return 0;
+	return ret;
+}
+
+int bcsql_cache_index_start(struct bcsql_index *ix, struct bcsql_index_scratch *s, uint32_t *start)
+{
+	return index_walk(ix, s, 0, start);
+}
+
+int bcsql_index_walk(struct bcsql_index *ix, struct bcsql_index_scratch *s)
+{
+	uint32_t leaf;
+
+	return index_walk(ix, s, 1, &leaf);
 }

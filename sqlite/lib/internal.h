@@ -69,6 +69,7 @@ int64_t bcsql_int_value(const unsigned char *p, uint64_t st);
 void bcsql_cache_free(struct bcsql_tree_cache *c);
 int bcsql_cache_table_start(struct bcsql_table *t, int64_t rowid, uint32_t *start, int64_t *bound);
 int bcsql_cache_index_start(struct bcsql_index *ix, struct bcsql_index_scratch *s, uint32_t *start);
+int bcsql_index_walk(struct bcsql_index *ix, struct bcsql_index_scratch *s);
 
 /* progs.c: the programs' skeletons */
 void bcsql_progs_free(struct bcsql_db *db);

@@ -50,7 +50,7 @@ static void req_setup(struct bcsql_req *r, struct bcsql_table *t, struct bcsql_i
 	r->ix = ix;
 	r->prog = prog;
 	r->scratch_len = len;
-	r->chains = r->pages = 0;
+	r->chains = r->pages = r->user_walks = 0;
 }
 
 int bcsql_req_init(struct bcsql_db *db, struct bcsql_req *r)
@@ -272,6 +272,31 @@ static int deliver_cell(struct bcsql_req *r, uint32_t pgno, uint32_t i, int64_t 
 }
 
 /*
+ * An index chain that ended with -EOVERFLOW (an entry whose bytes on the
+ * page cannot decide) or -EDOM (a REAL met by an INTEGER key): the index
+ * walk again in user space, which reads overflow pages and compares REALs,
+ * then the row through the table's chain as usual (phase 1).
+ */
+static int index_in_user_space(struct bcsql_req *r)
+{
+	struct bcsql_index_scratch *s = &r->scratch.index;
+	int ret;
+
+	if (r->prog != BCSQL_PROG_INDEX_INT && r->prog != BCSQL_PROG_INDEX_TEXT)
+		return -EINVAL;
+	ret = bcsql_index_walk(r->ix, s);
+	if (ret)
+		return ret;
+	r->user_walks++;
+	if (!s->cand || !s->cand_eq)
+		return 0;
+	s->phase = 1;
+	s->row.rowid = s->cand_rowid;
+	r->offset = page_off(r->t->db, r->t->root);
+	return 1;
+}
+
+/*
  * The CQE of r's chain (res = cqe->res): the rows it found go to fn.
  * Returns 0 when the lookup is done, 1 when it needs another chain (prep and
  * submit r again), or a negative errno: the chain's (a BCSQL_E_* errno of
@@ -286,6 +311,8 @@ int bcsql_complete(struct bcsql_req *r, int res, bcsql_row_fn fn, void *arg)
 	int ret;
 
 	r->chains++;
+	if (res == -BCSQL_E_SPILL || res == -BCSQL_E_REAL)
+		return index_in_user_space(r);
 	if (res < 0)
 		return res;
 	switch (r->prog) {

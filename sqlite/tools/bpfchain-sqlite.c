@@ -84,6 +84,9 @@ struct run {
 	int depth, generic, verbose;
 };
 
+/* index walks finished in user space, over all lookups (-v) */
+static unsigned long user_walks;
+
 static const char *look_name(const struct run *u, int look)
 {
 	return u->args[u->mode == 2 ? 2 * look : look];
@@ -177,6 +180,7 @@ static int run_sync(struct run *u)
 		do
 			ret = bcsql_complete(&r, run_chain(&r), print_row, f);
 		while (ret == 1);
+		user_walks += r.user_walks;
 		if (fclose(f))
 			return fail("open_memstream", -errno);
 		if (ret < 0) {
@@ -192,6 +196,8 @@ static int run_sync(struct run *u)
 	if (u->verbose)
 		fprintf(stderr, "emulated hops=%lu\n", emu_hops);
 #endif
+	if (u->verbose)
+		fprintf(stderr, "user_walks=%lu\n", user_walks);
 	bcsql_req_free(&r);
 	return EX_OK;
 }
@@ -277,6 +283,7 @@ static int run_ring(struct run *u)
 			io_uring_sqe_set_data64(sqe, k);
 			continue;
 		}
+		user_walks += r->user_walks;
 		look_of[k] = -1;
 		inflight--;
 		done[look] = 1;
@@ -299,6 +306,7 @@ static int run_ring(struct run *u)
 			(unsigned long long)(st.hops_driver + st.hops_generic),
 			(unsigned long long)st.hops_driver, (unsigned long long)st.hops_generic,
 			(unsigned long long)(st.err_read + st.err_prog + st.err_loop + st.err_offset));
+		fprintf(stderr, "user_walks=%lu\n", user_walks);
 	}
 	for (int i = 0; i < u->depth; i++)
 		bcsql_req_free(&reqs[i]);
