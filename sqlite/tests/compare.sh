@@ -41,23 +41,31 @@ command -v sqlite3 > /dev/null || { echo "Skipped: no sqlite3 (rig/deps.sh insta
 fails=0 cases=0
 fail() { echo "FAIL: $*"; fails=$((fails + 1)); }
 
-# mk FILE PAGESIZE: the test database, written by sqlite3
+# mk FILE PAGESIZE: the test database, written by sqlite3.  Integers of
+# every width in n (1-byte ones and the constants 0 and 1 in a share that
+# shrinks with ROWS, so that a value matches about 20 rows at any scale),
+# REALs (whole ones too) in r, text in s (every 97th over 3000 bytes:
+# overflow pages, and index entries that spill), blobs in b (every 61st a
+# 5000-byte one), NULLs everywhere; then deleted rows.
 mk() {
+	local k=$((ROWS / 2000 > 7 ? ROWS / 2000 : 7))
 	rm -f "$1"
-	sqlite3 "$1" "PRAGMA page_size = $2;
+	sqlite3 "$1" "PRAGMA page_size = $2; PRAGMA cache_size = -65536;
 	CREATE TABLE t(id INTEGER PRIMARY KEY, n INT, r REAL, s TEXT, b BLOB, z);
 	WITH RECURSIVE c(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM c WHERE i < $ROWS)
 	INSERT INTO t SELECT i * 3,
-		CASE i % 7 WHEN 0 THEN NULL WHEN 1 THEN i % 100 WHEN 2 THEN i * 1000
-		WHEN 3 THEN i * 100000000 WHEN 4 THEN -i * 1000000000000 WHEN 5 THEN i % 2
-		ELSE i * 40000 END,
+		CASE WHEN i % $k = 0 THEN NULL WHEN i % $k = 1 THEN (i / $k) % 120 - 5
+		WHEN i % ($k * 50) = 2 THEN (i / $k) % 2
+		ELSE CASE i % 4 WHEN 0 THEN i * 1000 WHEN 1 THEN i * 100000000
+		WHEN 2 THEN -i * 1000000000000 ELSE i * 40000 END END,
 		CASE WHEN i % 5 = 0 THEN NULL ELSE i / 7.0 END,
-		'k' || (i % 997) || CASE WHEN i % 97 = 0 THEN printf('%.*c', 3000, 'x') ELSE '' END,
+		'k' || ((i * 7919) % ($ROWS / 2 + 1)) ||
+			CASE WHEN i % 97 = 0 THEN printf('%.*c', 3000, 'x') ELSE '' END,
 		CASE WHEN i % 3 = 0 THEN NULL WHEN i % 61 = 0 THEN zeroblob(5000)
 		ELSE x'4142' || randomblob(i % 9) END,
 		NULL FROM c;
 	CREATE INDEX t_n ON t(n); CREATE INDEX t_s ON t(s);
-	DELETE FROM t WHERE id % 11 = 0 OR (id > 3000 AND id < 9000);" || return 1
+	DELETE FROM t WHERE id % 11 = 0 OR (id > $ROWS / 7 * 3 AND id < $ROWS / 7 * 9);" || return 1
 }
 
 # lookup TIER Q DB: run query Q's lookups in TIER, output in $tmp/got
@@ -82,8 +90,12 @@ run() {
 	case $dir in /mnt/nvme*) on_nvme=1 ;; esac
 	maxid=$((ROWS * 3 + 10))
 	ids=$(awk -v n="$KEYS" -v m="$maxid" 'BEGIN { srand(7); for (i = 0; i < n; i++) print int(rand() * m) - 3 }' | sort -n -u)
-	vals=$(awk -v n="$IDX" 'BEGIN { srand(8); for (i = 0; i < n; i++) print int(rand() * 120) - 5 }' | sort -n -u)
-	svals=$(awk -v n="$IDX" 'BEGIN { srand(9); for (i = 0; i < n; i++) print "k" int(rand() * 1000) }' | LC_ALL=C sort -u)
+	# index values: a third small integers (present or not), the others those
+	# of random rows (present, absent or deleted); texts likewise
+	vals=$( (awk -v n=$((IDX / 3)) 'BEGIN { srand(8); for (i = 0; i < n; i++) print int(rand() * 130) - 10 }'
+		sqlite3 "$db" "SELECT n FROM t WHERE n IS NOT NULL ORDER BY random() LIMIT $((IDX - IDX / 3))") | sort -n -u)
+	svals=$( (awk -v n=$((IDX / 3)) -v m="$ROWS" 'BEGIN { srand(9); for (i = 0; i < n; i++) print "k" int(rand() * m) }'
+		sqlite3 "$db" "SELECT s FROM t WHERE length(s) < 64 ORDER BY random() LIMIT $((IDX - IDX / 3))") | LC_ALL=C sort -u)
 	rng=$(awk -v n="$RANGES" -v m="$maxid" 'BEGIN { srand(10); for (i = 0; i < n; i++) { a = int(rand() * m) - 5; print a, a + int(rand() * 400) } }')
 	sqlite3 -list "$db" "SELECT * FROM t WHERE rowid IN ($(echo $ids | tr ' ' ,)) ORDER BY rowid" > "$tmp/want.rowid"
 	sqlite3 -list "$db" "SELECT * FROM t WHERE n IN ($(echo $vals | tr ' ' ,)) ORDER BY n, rowid" > "$tmp/want.index"
@@ -136,12 +148,13 @@ hex32() { printf '%08x' "$1"; }
 # corrupt NAME DB: each corruption in a copy; every lookup that meets it
 # ends with exit 3 and the program's errno (bcsql_strerror names it)
 corrupt() {
-	local name=$1 db=$2 c=$tmp/corrupt.db ps root leaf iroot usable off what want rc q
+	local name=$1 db=$2 c=$tmp/corrupt.db ps root leaf iroot usable off what want rc q lastn
 	ps=$(sqlite3 "$db" "PRAGMA page_size")
 	root=$(sqlite3 "$db" "SELECT rootpage FROM sqlite_schema WHERE name = 't'")
 	iroot=$(sqlite3 "$db" "SELECT rootpage FROM sqlite_schema WHERE name = 't_n'")
 	# the left-most leaf of t (rowid 3 is on it)
 	leaf=$(sqlite3 "$db" "SELECT pageno FROM dbstat WHERE name = 't' AND pagetype = 'leaf' ORDER BY path LIMIT 1")
+	lastn=$(sqlite3 "$db" "SELECT n FROM t WHERE n IS NOT NULL ORDER BY rowid DESC LIMIT 1")
 	usable=$ps
 	[ "$(sqlite3 "$db" "SELECT pagetype FROM dbstat WHERE name = 't' AND pageno = $root")" = internal ] ||
 		{ fail "$name corrupt: the root of t is not an interior page"; return; }
@@ -180,8 +193,8 @@ corrupt() {
 					timeout 120 "$tool" $opts "$c" t $k ;;
 				range) case $what in child-*|self-cycle) k="999999990 999999999" ;; *) k="-5 10" ;; esac
 					timeout 120 "$tool" $opts "$c" t --range $k ;;
-				# an INTEGER key whose rows are everywhere in t
-				index) timeout 120 "$tool" $opts "$c" t --index t_n 0 ;;
+				# the key of t's last row, in the right-most subtree
+				index) timeout 120 "$tool" $opts "$c" t --index t_n "$lastn" ;;
 				esac > "$tmp/got" 2> "$tmp/err"
 				rc=$?
 				if [ $rc = 124 ]; then fail "$name corrupt $what $tier $q: still running after 120 s"
