@@ -61,6 +61,7 @@ extern "C" {
 /* the programs, in the program slots prog_base + BCSQL_PROG_* */
 enum { BCSQL_PROG_ROWID, BCSQL_PROG_INDEX_INT, BCSQL_PROG_INDEX_TEXT, BCSQL_PROG_RANGE,
        BCSQL_NR_PROGS };
+#define BCSQL_ALL_PROGS		((1U << BCSQL_NR_PROGS) - 1)
 
 struct bcsql_db;
 struct bcsql_table;
@@ -126,6 +127,8 @@ const char *bcsql_strerror(int err);
 
 int bcsql_prog_fds(struct bcsql_db *db, int fds[BCSQL_NR_PROGS]);
 int bcsql_register(struct bcsql_db *db, struct io_uring *ring);
+/* progs: a mask of 1 << BCSQL_PROG_*; the other slots stay empty */
+int bcsql_register_progs(struct bcsql_db *db, struct io_uring *ring, unsigned int progs);
 void bcsql_set_slots(struct bcsql_db *db, unsigned int file_slot, unsigned int prog_base);
 
 int bcsql_req_init(struct bcsql_db *db, struct bcsql_req *r);

@@ -1,7 +1,8 @@
 // SPDX-License-Identifier: MIT
 /*
- * The four programs, from their bpftool skeletons (progs/sqlite), loaded
- * once per database on first use, and their registration with a ring.
+ * The four programs, from their bpftool skeletons (progs/sqlite), each
+ * loaded once per database when it is first needed (the index programs take
+ * the verifier a while), and their registration with a ring.
  */
 #include <errno.h>
 #include <stdlib.h>
@@ -13,30 +14,44 @@
 #include "internal.h"
 #include "sqlite_progs.h"
 
-static int load(struct bcsql_db *db)
+/* Program prog (BCSQL_PROG_*) loaded, once per database: the kernel verifies it. */
+static int load_one(struct bcsql_db *db, int prog)
 {
-	struct sqlite_rowid *a;
-	struct sqlite_index_int *b;
-	struct sqlite_index_text *c;
-	struct sqlite_range *d;
+	int fd;
 
-	if (db->prog_fds[0] >= 0)
+	if (prog < 0 || prog >= BCSQL_NR_PROGS)
+		return -EINVAL;
+	if (db->prog_fds[prog] >= 0)
 		return 0;
-	db->prog_fds[BCSQL_PROG_ROWID] = BC_PROG_LOAD(sqlite_rowid, &a);
-	db->skels[BCSQL_PROG_ROWID] = a;
-	db->prog_fds[BCSQL_PROG_INDEX_INT] = BC_PROG_LOAD(sqlite_index_int, &b);
-	db->skels[BCSQL_PROG_INDEX_INT] = b;
-	db->prog_fds[BCSQL_PROG_INDEX_TEXT] = BC_PROG_LOAD(sqlite_index_text, &c);
-	db->skels[BCSQL_PROG_INDEX_TEXT] = c;
-	db->prog_fds[BCSQL_PROG_RANGE] = BC_PROG_LOAD(sqlite_range, &d);
-	db->skels[BCSQL_PROG_RANGE] = d;
-	for (int i = 0; i < BCSQL_NR_PROGS; i++)
-		if (db->prog_fds[i] < 0) {
-			int ret = db->prog_fds[i];
+	switch (prog) {
+	case BCSQL_PROG_ROWID:
+		fd = BC_PROG_LOAD(sqlite_rowid, (struct sqlite_rowid **)&db->skels[prog]);
+		break;
+	case BCSQL_PROG_INDEX_INT:
+		fd = BC_PROG_LOAD(sqlite_index_int, (struct sqlite_index_int **)&db->skels[prog]);
+		break;
+	case BCSQL_PROG_INDEX_TEXT:
+		fd = BC_PROG_LOAD(sqlite_index_text, (struct sqlite_index_text **)&db->skels[prog]);
+		break;
+	default:
+		fd = BC_PROG_LOAD(sqlite_range, (struct sqlite_range **)&db->skels[prog]);
+		break;
+	}
+	if (fd < 0)
+		return fd;
+	db->prog_fds[prog] = fd;
+	return 0;
+}
 
-			bcsql_progs_free(db);
+/* The programs of the mask (1 << BCSQL_PROG_*), loaded. */
+static int load(struct bcsql_db *db, unsigned int progs)
+{
+	for (int i = 0; i < BCSQL_NR_PROGS; i++) {
+		int ret = progs & (1U << i) ? load_one(db, i) : 0;
+
+		if (ret)
 			return ret;
-		}
+	}
 	return 0;
 }
 
@@ -54,7 +69,7 @@ void bcsql_progs_free(struct bcsql_db *db)
 
 int bcsql_prog_fds(struct bcsql_db *db, int fds[BCSQL_NR_PROGS])
 {
-	int ret = load(db);
+	int ret = load(db, BCSQL_ALL_PROGS);
 
 	if (ret)
 		return ret;
@@ -63,24 +78,35 @@ int bcsql_prog_fds(struct bcsql_db *db, int fds[BCSQL_NR_PROGS])
 	return 0;
 }
 
-int bcsql_register(struct bcsql_db *db, struct io_uring *ring)
+int bcsql_register_progs(struct bcsql_db *db, struct io_uring *ring, unsigned int progs)
 {
 	int fds[BCSQL_NR_PROGS], ret;
 
+	if (!progs || (progs & ~BCSQL_ALL_PROGS))
+		return -EINVAL;
 	ret = io_uring_ext_bpf_chain_supported(ring);
 	if (ret <= 0)
 		return ret ? ret : -EOPNOTSUPP;
-	ret = bcsql_prog_fds(db, fds);
+	ret = load(db, progs);
 	if (ret)
 		return ret;
+	for (int i = 0; i < BCSQL_NR_PROGS; i++)
+		fds[i] = progs & (1U << i) ? db->prog_fds[i] : -1;
 	ret = io_uring_register_files(ring, &db->fd, 1);
 	if (ret)
 		return ret;
 	ret = io_uring_ext_register_bpf_chain(ring, fds, BCSQL_NR_PROGS, 0);
-	if (ret)
+	if (ret) {
+		io_uring_unregister_files(ring);
 		return ret;
+	}
 	bcsql_set_slots(db, 0, 0);
 	return 0;
+}
+
+int bcsql_register(struct bcsql_db *db, struct io_uring *ring)
+{
+	return bcsql_register_progs(db, ring, BCSQL_ALL_PROGS);
 }
 
 void bcsql_set_slots(struct bcsql_db *db, unsigned int file_slot, unsigned int prog_base)
@@ -109,7 +135,7 @@ int bcsql_test_run(struct bcsql_req *r)
 	uint32_t len = db->page_size, slen = r->scratch_len;
 	uint64_t off = r->offset;
 	struct bpf_io_chain cin, cout;
-	int ret = load(db);
+	int ret = load_one(db, r->prog);
 	struct stat st;
 
 	if (ret)

@@ -28,6 +28,7 @@ funcs=$(grep -oE '^[a-z].*[ *](bcsql_[a-z_]+)\(' "$here/include/bpfchain-sqlite.
 for f in $funcs; do
 	grep -q "^\.BI \"[^\"]*\b$f(" "$api" || fail "bpfchain_sqlite.3: $f is not in the SYNOPSIS"
 	grep -q "^\.BR $f ()" "$api" || fail "bpfchain_sqlite.3: $f is not described"
+	sed -n '/^\.SH NAME/,/^\.SH SYNOPSIS/p' "$api" | grep -qw "$f" || fail "bpfchain_sqlite.3: $f is not in NAME"
 done
 tool=$here/man/bpfchain-sqlite.1
 for o in d g v c q T; do

@@ -210,7 +210,7 @@ static int run_sync(struct run *u)
  */
 static int run_ring(struct run *u)
 {
-	int next = 0, inflight = 0, printed = 0, ret, *done, *look_of, nlook = u->nlook;
+	int next = 0, inflight = 0, printed = 0, ret, progs, *done, *look_of, nlook = u->nlook;
 	unsigned int cflags = u->generic ? BCSQL_GENERIC : 0;
 	struct bcsql_req *reqs;
 	struct io_uring ring;
@@ -221,7 +221,11 @@ static int run_ring(struct run *u)
 	ret = io_uring_queue_init(256, &ring, 0);
 	if (ret)
 		return fail("io_uring_queue_init", ret);
-	ret = bcsql_register(u->db, &ring);
+	/* only the program this run needs: the kernel verifies each it loads */
+	progs = u->mode == 0 ? BCSQL_PROG_ROWID : u->mode == 2 ? BCSQL_PROG_RANGE :
+		bcsql_index_key_type(u->ix) == BCSQL_KEY_INT ? BCSQL_PROG_INDEX_INT :
+		BCSQL_PROG_INDEX_TEXT;
+	ret = bcsql_register_progs(u->db, &ring, 1U << progs);
 	if (ret == -EOPNOTSUPP)
 		return fail("IORING_OP_BPF_CHAIN", ret);
 	if (ret)
