@@ -271,13 +271,15 @@ int bcsql_table(struct bcsql_db *db, const char *name, struct bcsql_table **tp)
 	int ret, npk = 0, pk_col = -1, pk_int = 0;
 
 	*tp = NULL;
+	/* names are case-insensitive (ASCII), as in SQL */
 	for (t = db->tables; t; t = t->next)
-		if (!strcmp(t->name, name)) {
+		if (!strcasecmp(t->name, name)) {
 			*tp = t;
 			return 0;
 		}
-	/* PRAGMA table_list: type (table, view, virtual), wr (WITHOUT ROWID) */
-	if (prepare(db, &st, "SELECT type, wr FROM pragma_table_list WHERE name = ?1 AND schema = 'main'", name))
+	/* PRAGMA table_list: type (table, view, virtual), wr (WITHOUT ROWID), the name as declared */
+	if (prepare(db, &st, "SELECT type, wr, name FROM pragma_table_list "
+		    "WHERE name = ?1 COLLATE NOCASE AND schema = 'main'", name))
 		return -BCSQL_E_SQLITE;
 	ret = sqlite3_step(st);
 	if (ret != SQLITE_ROW) {
@@ -286,15 +288,19 @@ int bcsql_table(struct bcsql_db *db, const char *name, struct bcsql_table **tp)
 	}
 	ret = strcmp((const char *)sqlite3_column_text(st, 0), "table") ? -BCSQL_E_UNSUPPORTED :
 	      sqlite3_column_int(st, 1) ? -BCSQL_E_NOROWID : 0;
+	t = ret ? NULL : calloc(1, sizeof(*t));
+	if (t)
+		t->name = strdup((const char *)sqlite3_column_text(st, 2));
 	sqlite3_finalize(st);
 	if (ret)
 		return ret;
-	t = calloc(1, sizeof(*t));
-	if (!t)
+	if (!t || !t->name) {
+		free(t);
 		return -ENOMEM;
+	}
+	name = t->name;
 	t->db = db;
 	t->alias = -1;
-	t->name = strdup(name);
 	if (prepare(db, &st, "SELECT rootpage FROM sqlite_schema WHERE type = 'table' AND name = ?1", name) ||
 	    sqlite3_step(st) != SQLITE_ROW) {
 		ret = -BCSQL_E_SQLITE;
@@ -320,9 +326,13 @@ int bcsql_table(struct bcsql_db *db, const char *name, struct bcsql_table **tp)
 			goto fail;
 		}
 		t->cols = c;
-		c = &t->cols[t->ncols];
+		c = &t->cols[t->ncols++];	/* counted now: fail frees it */
 		memset(c, 0, sizeof(*c));
 		c->name = strdup((const char *)sqlite3_column_text(st, 0));
+		if (!c->name) {
+			ret = -ENOMEM;
+			goto fail;
+		}
 		c->affinity = affinity((const char *)sqlite3_column_text(st, 1));
 		if (sqlite3_column_type(st, 2) != SQLITE_NULL) {
 			ret = column_default(db, c, (const char *)sqlite3_column_text(st, 2));
@@ -331,11 +341,10 @@ int bcsql_table(struct bcsql_db *db, const char *name, struct bcsql_table **tp)
 		}
 		if (sqlite3_column_int(st, 3)) {
 			npk++;
-			pk_col = t->ncols;
+			pk_col = t->ncols - 1;
 			pk_int = sqlite3_column_text(st, 1) &&
 				 !strcasecmp((const char *)sqlite3_column_text(st, 1), "INTEGER");
 		}
-		t->ncols++;
 	}
 	sqlite3_finalize(st);
 	st = NULL;
@@ -371,13 +380,14 @@ int bcsql_index(struct bcsql_db *db, struct bcsql_table *t, const char *name, st
 
 	*ixp = NULL;
 	for (ix = db->indexes; ix; ix = ix->next)
-		if (!strcmp(ix->name, name) && ix->t == t) {
+		if (!strcasecmp(ix->name, name) && ix->t == t) {
 			*ixp = ix;
 			return 0;
 		}
-	if (prepare(db, &st, "SELECT rootpage, tbl_name FROM sqlite_schema WHERE type = 'index' AND name = ?1", name))
+	if (prepare(db, &st, "SELECT rootpage, tbl_name, name FROM sqlite_schema "
+		    "WHERE type = 'index' AND name = ?1 COLLATE NOCASE", name))
 		return -BCSQL_E_SQLITE;
-	if (sqlite3_step(st) != SQLITE_ROW || strcmp((const char *)sqlite3_column_text(st, 1), t->name)) {
+	if (sqlite3_step(st) != SQLITE_ROW || strcasecmp((const char *)sqlite3_column_text(st, 1), t->name)) {
 		sqlite3_finalize(st);
 		return -BCSQL_E_NOTFOUND;
 	}
@@ -387,7 +397,13 @@ int bcsql_index(struct bcsql_db *db, struct bcsql_table *t, const char *name, st
 		return -ENOMEM;
 	}
 	ix->root = sqlite3_column_int(st, 0);
+	ix->name = strdup((const char *)sqlite3_column_text(st, 2));
 	sqlite3_finalize(st);
+	if (!ix->name) {
+		free(ix);
+		return -ENOMEM;
+	}
+	name = ix->name;
 	/* key columns: one plain column, ascending, BINARY */
 	if (prepare(db, &st, "SELECT cid, desc, coll FROM pragma_index_xinfo(?1) WHERE key = 1", name))
 		goto sqlfail;
@@ -425,7 +441,6 @@ int bcsql_index(struct bcsql_db *db, struct bcsql_table *t, const char *name, st
 	}
 	ix->key_type = key_type;
 	ix->t = t;
-	ix->name = strdup(name);
 	ix->next = db->indexes;
 	db->indexes = ix;
 	*ixp = ix;
@@ -433,6 +448,7 @@ int bcsql_index(struct bcsql_db *db, struct bcsql_table *t, const char *name, st
 sqlfail:
 	ret = -BCSQL_E_SQLITE;
 fail:
+	free(ix->name);
 	free(ix);
 	return ret;
 }

@@ -89,6 +89,15 @@ expect usage-cache-levels 2 'usage' -- -c 21 "$tmp/ok.db" t 1
 expect usage-cache-not-a-number 2 'usage' -- -c x "$tmp/ok.db" t 1
 expect usage-depth-0 2 'usage' -- -q 0 "$tmp/ok.db" t 1
 
+# names are case-insensitive, as in SQL: the same answer as sqlite3's
+n=$((n + 1))
+if "$1/bpfchain-sqlite-emu" -T "$tmp/ok.db" T --index T_C 1 > "$tmp/out" 2> "$tmp/err" &&
+   [ "$(cat "$tmp/out")" = "$(sqlite3 "$tmp/ok.db" 'SELECT * FROM t WHERE c = 1')" ] && [ -s "$tmp/out" ]; then
+	echo "ok: names-ignore-case: $(cat "$tmp/out")"
+else
+	echo "FAIL: names-ignore-case: $(cat "$tmp/out" "$tmp/err")"; fails=$((fails + 1))
+fi
+
 # a chain that ends with EDOM (an INTEGER key met a REAL) or EOVERFLOW
 # (spilled index entries whose bytes on the page cannot decide): the
 # library walks that index in user space and the answer is still
