@@ -160,7 +160,7 @@ static int run_chain(struct bcsql_req *r)
 static int run_sync(struct run *u)
 {
 	struct bcsql_req r;
-	int ret = bcsql_req_init(u->db, &r);
+	int ret = bcsql_req_init(u->db, &r), look;
 	char *out = NULL;
 	size_t len = 0;
 	FILE *f;
@@ -170,23 +170,30 @@ static int run_sync(struct run *u)
 #ifdef BCSQL_EMU
 	emu_init();
 #endif
-	for (int look = 0; look < u->nlook; look++) {
+	for (look = 0; look < u->nlook; look++) {
 		ret = req_for(u, &r, look);
-		if (ret)
-			return fail(look_name(u, look), ret);
+		if (ret) {
+			ret = fail(look_name(u, look), ret);
+			goto out;
+		}
 		f = open_memstream(&out, &len);
-		if (!f)
-			return fail("open_memstream", -errno);
+		if (!f) {
+			ret = fail("open_memstream", -errno);
+			goto out;
+		}
 		do
 			ret = bcsql_complete(&r, run_chain(&r), print_row, f);
 		while (ret == 1);
 		user_walks += r.user_walks;
-		if (fclose(f))
-			return fail("open_memstream", -errno);
+		if (fclose(f)) {
+			ret = fail("open_memstream", -errno);
+			goto out;
+		}
 		if (ret < 0) {
 			fprintf(stderr, "bpfchain-sqlite: lookup %s: %s\n", look_name(u, look),
 				bcsql_strerror(ret));
-			return EX_ERROR;
+			ret = EX_ERROR;
+			goto out;
 		}
 		fwrite(out, 1, len, stdout);
 		free(out);
@@ -198,8 +205,11 @@ static int run_sync(struct run *u)
 #endif
 	if (u->verbose)
 		fprintf(stderr, "user_walks=%lu\n", user_walks);
+	ret = EX_OK;
+out:
+	free(out);
 	bcsql_req_free(&r);
-	return EX_OK;
+	return ret;
 }
 
 /*
@@ -221,28 +231,33 @@ static int run_ring(struct run *u)
 	ret = io_uring_queue_init(256, &ring, 0);
 	if (ret)
 		return fail("io_uring_queue_init", ret);
-	/* only the program this run needs: the kernel verifies each it loads */
-	progs = u->mode == 0 ? BCSQL_PROG_ROWID : u->mode == 2 ? BCSQL_PROG_RANGE :
-		bcsql_index_key_type(u->ix) == BCSQL_KEY_INT ? BCSQL_PROG_INDEX_INT :
-		BCSQL_PROG_INDEX_TEXT;
-	ret = bcsql_register_progs(u->db, &ring, 1U << progs);
-	if (ret == -EOPNOTSUPP)
-		return fail("IORING_OP_BPF_CHAIN", ret);
-	if (ret)
-		return fail("loading and registering the programs", ret);
 	reqs = calloc(u->depth, sizeof(*reqs));
 	look_of = calloc(u->depth, sizeof(*look_of));
 	outs = calloc(nlook, sizeof(*outs));
 	lens = calloc(nlook, sizeof(*lens));
 	fs = calloc(nlook, sizeof(*fs));
 	done = calloc(nlook, sizeof(*done));
-	if (!reqs || !look_of || !outs || !lens || !fs || !done)
-		return fail("calloc", -ENOMEM);
+	if (!reqs || !look_of || !outs || !lens || !fs || !done) {
+		ret = fail("calloc", -ENOMEM);
+		goto out;
+	}
+	/* only the program this run needs: the kernel verifies each it loads */
+	progs = u->mode == 0 ? BCSQL_PROG_ROWID : u->mode == 2 ? BCSQL_PROG_RANGE :
+		bcsql_index_key_type(u->ix) == BCSQL_KEY_INT ? BCSQL_PROG_INDEX_INT :
+		BCSQL_PROG_INDEX_TEXT;
+	ret = bcsql_register_progs(u->db, &ring, 1U << progs);
+	if (ret) {
+		ret = fail(ret == -EOPNOTSUPP ? "IORING_OP_BPF_CHAIN" :
+			   "loading and registering the programs", ret);
+		goto out;
+	}
 	for (int i = 0; i < u->depth; i++) {
-		ret = bcsql_req_init(u->db, &reqs[i]);
-		if (ret)
-			return fail("bcsql_req_init", ret);
 		look_of[i] = -1;
+		ret = bcsql_req_init(u->db, &reqs[i]);
+		if (ret) {
+			ret = fail("bcsql_req_init", ret);
+			goto out;
+		}
 	}
 	while (printed < nlook) {
 		struct io_uring_cqe *cqe;
@@ -255,11 +270,15 @@ static int run_ring(struct run *u)
 				;
 			r = &reqs[k];
 			ret = req_for(u, r, next);
-			if (ret)
-				return fail(look_name(u, next), ret);
+			if (ret) {
+				ret = fail(look_name(u, next), ret);
+				goto out;
+			}
 			fs[next] = open_memstream(&outs[next], &lens[next]);
-			if (!fs[next])
-				return fail("open_memstream", -errno);
+			if (!fs[next]) {
+				ret = fail("open_memstream", -errno);
+				goto out;
+			}
 			look_of[k] = next++;
 			sqe = io_uring_get_sqe(&ring);
 			bcsql_prep(r, sqe, cflags);
@@ -268,8 +287,10 @@ static int run_ring(struct run *u)
 		}
 		io_uring_submit(&ring);
 		ret = io_uring_wait_cqe(&ring, &cqe);
-		if (ret)
-			return fail("io_uring_wait_cqe", ret);
+		if (ret) {
+			ret = fail("io_uring_wait_cqe", ret);
+			goto out;
+		}
 		k = cqe->user_data;
 		res = cqe->res;
 		io_uring_cqe_seen(&ring, cqe);
@@ -279,7 +300,8 @@ static int run_ring(struct run *u)
 		if (ret < 0) {
 			fprintf(stderr, "bpfchain-sqlite: lookup %s: %s\n", look_name(u, look),
 				bcsql_strerror(ret));
-			return EX_ERROR;
+			ret = EX_ERROR;
+			goto out;
 		}
 		if (ret == 1) {
 			sqe = io_uring_get_sqe(&ring);
@@ -291,20 +313,27 @@ static int run_ring(struct run *u)
 		look_of[k] = -1;
 		inflight--;
 		done[look] = 1;
-		if (fclose(fs[look]))
-			return fail("open_memstream", -errno);
+		ret = fclose(fs[look]);
+		fs[look] = NULL;
+		if (ret) {
+			ret = fail("open_memstream", -errno);
+			goto out;
+		}
 		while (printed < nlook && done[printed]) {
 			fwrite(outs[printed], 1, lens[printed], stdout);
 			free(outs[printed]);
-			printed++;
+			outs[printed++] = NULL;
 		}
 	}
+	ret = EX_OK;
 	if (u->verbose) {
 		struct io_uring_ext_bpf_chain_stats st;
+		int err = io_uring_ext_bpf_chain_stats(&ring, &st);
 
-		ret = io_uring_ext_bpf_chain_stats(&ring, &st);
-		if (ret)
-			return fail("io_uring_ext_bpf_chain_stats", ret);
+		if (err) {
+			ret = fail("io_uring_ext_bpf_chain_stats", err);
+			goto out;
+		}
 		fprintf(stderr, "chains=%llu hops=%llu driver=%llu generic=%llu errors=%llu\n",
 			(unsigned long long)st.chains,
 			(unsigned long long)(st.hops_driver + st.hops_generic),
@@ -312,10 +341,23 @@ static int run_ring(struct run *u)
 			(unsigned long long)(st.err_read + st.err_prog + st.err_loop + st.err_offset));
 		fprintf(stderr, "user_walks=%lu\n", user_walks);
 	}
-	for (int i = 0; i < u->depth; i++)
-		bcsql_req_free(&reqs[i]);
+out:
+	/* chains still in flight end with the ring, before their buffers go */
 	io_uring_queue_exit(&ring);
-	return EX_OK;
+	for (int i = 0; reqs && i < u->depth; i++)
+		bcsql_req_free(&reqs[i]);
+	for (int i = 0; fs && outs && i < nlook; i++) {
+		if (fs[i])
+			fclose(fs[i]);
+		free(outs[i]);
+	}
+	free(reqs);
+	free(look_of);
+	free(outs);
+	free(lens);
+	free(fs);
+	free(done);
+	return ret;
 }
 
 /* A non-negative decimal option argument up to max. */
@@ -381,46 +423,56 @@ int main(int argc, char *argv[])
 	ret = bcsql_open(argv[optind], direct ? BCSQL_O_DIRECT : 0, &u.db, err, sizeof(err));
 	if (ret) {
 		fprintf(stderr, "bpfchain-sqlite: %s\n", err);
-		return exit_code(ret);
+		ret = exit_code(ret);
+		goto out;
 	}
 	ret = bcsql_table(u.db, argv[optind + 1], &u.t);
-	if (ret)
-		return fail(argv[optind + 1], ret);
+	if (ret) {
+		ret = fail(argv[optind + 1], ret);
+		goto out;
+	}
 	if (index) {
 		ret = bcsql_index(u.db, u.t, index, &u.ix);
-		if (ret)
-			return fail(index, ret);
+		if (ret) {
+			ret = fail(index, ret);
+			goto out;
+		}
 	}
 	for (int i = 0; i < nargs; i++) {
 		int text = u.mode == 1 && bcsql_index_key_type(u.ix) == BCSQL_KEY_TEXT;
 
 		if (!text && parse_i64(u.args[i], &u.ints[i])) {
 			fprintf(stderr, "bpfchain-sqlite: %s: not an integer\n", u.args[i]);
-			return EX_USAGE;
+			ret = EX_USAGE;
+			goto out;
 		}
 		if (text && strlen(u.args[i]) > BCSQL_KEY_MAX) {
 			fprintf(stderr, "bpfchain-sqlite: %s: a TEXT key longer than %d bytes: %s\n",
 				u.args[i], BCSQL_KEY_MAX, bcsql_strerror(-BCSQL_E_UNSUPPORTED));
-			return EX_UNSUPPORTED;
+			ret = EX_UNSUPPORTED;
+			goto out;
 		}
 	}
-	if (u.mode == 2)
-		for (int i = 0; i < nargs; i += 2)
-			if (u.ints[i] > u.ints[i + 1]) {
-				fprintf(stderr, "bpfchain-sqlite: range %s %s: LO > HI\n", u.args[i],
-					u.args[i + 1]);
-				return EX_USAGE;
-			}
+	for (int i = 0; u.mode == 2 && i < nargs; i += 2)
+		if (u.ints[i] > u.ints[i + 1]) {
+			fprintf(stderr, "bpfchain-sqlite: range %s %s: LO > HI\n", u.args[i],
+				u.args[i + 1]);
+			ret = EX_USAGE;
+			goto out;
+		}
 	if (levels) {
 		ret = bcsql_cache(u.t, u.ix, levels);
-		if (ret)
-			return fail("cache", ret);
+		if (ret) {
+			ret = fail("cache", ret);
+			goto out;
+		}
 	}
 	ret = sync ? run_sync(&u) : run_ring(&u);
+	if (fflush(stdout) && !ret)
+		ret = fail("stdout", -EIO);
+out:
 	bcsql_close(u.db);
 	free(u.ints);
-	if (fflush(stdout) && !ret)
-		return fail("stdout", -EIO);
 	return ret;
 usage:
 	usage();
