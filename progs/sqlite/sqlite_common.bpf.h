@@ -70,27 +70,6 @@ char _license[] SEC("license") = "Dual MIT/GPL"
 #define SQ_PROGRAM(name) struct sq_hop	/* a declaration, for the semicolon */
 #endif
 
-/*
- * bpf_loop(), and a plain loop where these programs are compiled for the
- * host (sqlite/'s emulator build): at most n calls of fn(i, ctx) until it
- * returns 1; the number made.
- */
-#ifdef __bpf__
-#define sq_loop(n, fn, ctx)	bpf_loop(n, fn, ctx, 0)
-#else
-static inline long sq_loop(__u32 n, long (*fn)(__u32, void *), void *ctx)
-{
-	__u32 i;
-
-	for (i = 0; i < n; i++)
-		if (fn(i, ctx)) {
-			i++;
-			break;
-		}
-	return i;
-}
-#endif
-
 /* The page being walked. */
 struct sq_page {
 	void *data, *end;

@@ -15,12 +15,10 @@
  * and an INTEGER key is not compared with a REAL (-EDOM).
  *
  * Two programs share this walk, one per key type (kt, a constant in each):
- * sqlite_index_int and sqlite_index_text.  The binary search of a page and
- * the comparison of a TEXT key run in bpf_loop() callbacks, which the
- * verifier checks once each: written as bounded loops, the searches of one
- * program for both key types cost the host's verifier 865k of its 1M
- * instructions (and seconds of loading under emulation); now each program
- * costs under 90k (tests/verify_xdp.sh prints the counts).
+ * sqlite_index_int and sqlite_index_text.  One program for both would make
+ * the verifier explore the INTEGER and the TEXT comparison in every state
+ * of the binary search: 865k instructions on the host's verifier, too
+ * close to the 1M limit; apart they cost far less (tests/verify_xdp.sh).
  */
 #ifndef BPFCHAIN_SQLITE_INDEX_BPF_H
 #define BPFCHAIN_SQLITE_INDEX_BPF_H
@@ -78,39 +76,6 @@ static __always_inline int sq_class(__u64 st)
 	return st & 1 ? 2 : 3;
 }
 
-/* One byte of a TEXT comparison (bpf_loop() callback): c, or err. */
-struct sq_tcmp {
-	const struct sq_page *pg;
-	const struct bcsql_index_scratch *s;
-	__u32 body, end, n;	/* the text's offset, the local bytes' end, bytes to compare */
-	int c, err;
-};
-
-static long sq_text_step(__u32 k, void *arg)
-{
-	struct sq_tcmp *t = arg;
-	__u32 b, want;
-
-	if (k >= t->n || k >= BCSQL_KEY_MAX)
-		return 1;
-	if (t->body + k >= t->end) {
-		t->err = -BCSQL_E_SPILL;
-		return 1;
-	}
-	if (sq_u8(t->pg, t->body + k, &b)) {
-		t->err = -BCSQL_E_CORRUPT;
-		return 1;
-	}
-	/* the compiler knows k < BCSQL_KEY_MAX; the verifier must see the mask */
-	asm volatile("" : "+r"(k));
-	want = t->s->key[k & (BCSQL_KEY_MAX - 1)];
-	if (b != want) {
-		t->c = b < want ? -1 : 1;
-		return 1;
-	}
-	return 0;
-}
-
 /*
  * Index entry i of the page: whether it is above the target (*gt), whether
  * its column equals the key (*eq), and its rowid.  An entry that spills to
@@ -123,7 +88,7 @@ static __always_inline int sq_index_entry(const struct sq_page *pg, __u32 i,
 					  const struct bcsql_index_scratch *s, const int kt,
 					  int *gt, int *eq, __s64 *rowid)
 {
-	__u32 off, len, hl, l1, l2, body, size1, size2, end, klen, local;
+	__u32 off, len, hl, l1, l2, body, size1, size2, end, b, k, klen, local;
 	__u64 p, h, st1, st2;
 	__s64 v;
 	int c = 0;
@@ -177,16 +142,16 @@ static __always_inline int sq_index_entry(const struct sq_page *pg, __u32 i,
 		klen = s->key_len;
 		if (klen > BCSQL_KEY_MAX)
 			return -BCSQL_E_ARG;
-		struct sq_tcmp t = {
-			.pg = pg, .s = s, .body = body, .end = end,
-			.n = size1 < klen ? size1 : klen,
-		};
-
-		if (sq_loop(BCSQL_KEY_MAX, sq_text_step, &t) < 0)
-			return -BCSQL_E_ARG;
-		if (t.err)
-			return t.err;
-		c = t.c;
+		for (k = 0; k < BCSQL_KEY_MAX && k < size1 && k < klen; k++) {
+			if (body + k >= end)
+				return -BCSQL_E_SPILL;
+			if (sq_u8(pg, body + k, &b))
+				return -BCSQL_E_CORRUPT;
+			if (b != s->key[k]) {
+				c = b < s->key[k] ? -1 : 1;
+				break;
+			}
+		}
 		if (c == 0)
 			c = size1 < klen ? -1 : size1 > klen;
 	}
@@ -200,59 +165,31 @@ static __always_inline int sq_index_entry(const struct sq_page *pg, __u32 i,
 	return 0;
 }
 
-/*
- * The binary search of an index page runs in a bpf_loop() callback: the
- * verifier checks one step once, instead of every state of every step of
- * an unrolled search (some 500k instructions processed per program, seconds
- * of loading under emulation; a few thousand this way).
- */
-struct sq_isearch {
-	const struct sq_page *pg;
-	const struct bcsql_index_scratch *s;
-	int kt;
-	int err;
-};
-
-static long sq_index_step(__u32 it, void *arg)
-{
-	struct sq_isearch *x = arg;
-	const struct sq_page *pg = x->pg;
-	__u32 lo, hi, mid;
-	int gt, eq, err;
-	__s64 r;
-
-	(void)it;
-	lo = pg->work[SQ_W_LO];
-	hi = pg->work[SQ_W_HI];
-	if (lo >= hi)
-		return 1;
-	mid = (lo + hi) >> 1;
-	err = sq_index_entry(pg, mid, x->s, x->kt, &gt, &eq, &r);
-	if (err) {
-		x->err = err;
-		return 1;
-	}
-	if (gt)
-		pg->work[SQ_W_HI] = mid;
-	else
-		pg->work[SQ_W_LO] = mid + 1;
-	return 0;
-}
-
 /* Index page: the first entry above the target (n if none). */
 static __always_inline int sq_index_upper(const struct sq_page *pg,
 					  const struct bcsql_index_scratch *s, const int kt,
 					  __u32 *pos)
 {
-	struct sq_isearch x = { .pg = pg, .s = s, .kt = kt };
-	__u32 lo, hi;
+	__u32 lo, hi, mid, it;
+	int gt, eq, err;
+	__s64 r;
 
 	pg->work[SQ_W_LO] = 0;
 	pg->work[SQ_W_HI] = pg->n;
-	if (sq_loop(SQ_SEARCH_ITERS, sq_index_step, &x) < 0)
-		return -BCSQL_E_ARG;
-	if (x.err)
-		return x.err;
+	for (it = 0; it < SQ_SEARCH_ITERS; it++) {
+		lo = pg->work[SQ_W_LO];
+		hi = pg->work[SQ_W_HI];
+		if (lo >= hi)
+			break;
+		mid = (lo + hi) >> 1;
+		err = sq_index_entry(pg, mid, s, kt, &gt, &eq, &r);
+		if (err)
+			return err;
+		if (gt)
+			pg->work[SQ_W_HI] = mid;
+		else
+			pg->work[SQ_W_LO] = mid + 1;
+	}
 	lo = pg->work[SQ_W_LO];
 	hi = pg->work[SQ_W_HI];
 	if (lo < hi)
