@@ -16,8 +16,13 @@
 #include "sqlite_format.h"
 
 #define SQ_MASK		(BCSQL_PAGE_MAX - 1)
-/* binary search steps: a 4096-byte page holds fewer than 2048 cells */
-#define SQ_SEARCH_ITERS	12
+/*
+ * binary search steps: a cell takes at least 4 bytes of a 4096-byte page
+ * (its 2-byte pointer and 2 bytes of content at the least), so a page holds
+ * at most 1022 cells, and 10 steps find one of 1023 positions; more cells
+ * (a corrupt page) leave the search unfinished: -EUCLEAN
+ */
+#define SQ_SEARCH_ITERS	10
 
 /*
  * The hop's view of the context, so that the walks below do not depend on
