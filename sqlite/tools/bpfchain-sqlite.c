@@ -339,6 +339,10 @@ static int run_ring(struct run *u)
 			(unsigned long long)(st.hops_driver + st.hops_generic),
 			(unsigned long long)st.hops_driver, (unsigned long long)st.hops_generic,
 			(unsigned long long)(st.err_read + st.err_prog + st.err_loop + st.err_offset));
+		/* hops the driver tier handed to the generic one, and why */
+		fprintf(stderr, "handoff_hole=%llu handoff_boundary=%llu handoff_stale=%llu maps_built=%llu\n",
+			(unsigned long long)st.handoff_hole, (unsigned long long)st.handoff_boundary,
+			(unsigned long long)st.handoff_stale, (unsigned long long)st.maps_built);
 		fprintf(stderr, "user_walks=%lu\n", user_walks);
 	}
 out:
