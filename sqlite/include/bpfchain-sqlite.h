@@ -7,11 +7,11 @@
  *
  *	bcsql_open(path, flags, &db, err, sizeof(err));   schema, shared lock
  *	bcsql_table(db, "t", &t);  bcsql_index(db, t, "t_col", &ix);
- *	bcsql_register(db, &ring);  files slot 0, programs slots 0..2
- *	bcsql_req_rowid(t, &req, 42);           or _index / _range
+ *	bcsql_register(db, &ring);  files slot 0, programs slots 0..3
+ *	bcsql_req_init(db, &req);  bcsql_req_rowid(t, &req, 42);  or _index / _range
  *	bcsql_prep(&req, io_uring_get_sqe(&ring), 0);  submit; on its CQE:
  *	bcsql_complete(&req, cqe->res, print_row, NULL);  1: prep + submit again
- *	bcsql_close(db);
+ *	bcsql_req_free(&req);  bcsql_close(db);
  *
  * Every function returns 0 (or what it documents) or a negative number: a
  * negated errno, or one of the BCSQL_E_* refusals below (<= -1000).  Rows are
