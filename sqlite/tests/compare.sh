@@ -104,11 +104,12 @@ run() {
 	maxid=$((ROWS * 3 + 10))
 	ids=$(awk -v n="$KEYS" -v m="$maxid" 'BEGIN { srand(7); for (i = 0; i < n; i++) print int(rand() * m) - 3 }' | sort -n -u)
 	# index values: a third small integers (present or not), the others those
-	# of random rows (present, absent or deleted); texts likewise
+	# of rows in a fixed pseudo-random order (the same in every run); texts
+	# likewise
 	vals=$( (awk -v n=$((IDX / 3)) 'BEGIN { srand(8); for (i = 0; i < n; i++) print int(rand() * 130) - 10 }'
-		sqlite3 "$db" "SELECT n FROM t WHERE n IS NOT NULL ORDER BY random() LIMIT $((IDX - IDX / 3))") | sort -n -u)
+		sqlite3 "$db" "SELECT n FROM t WHERE n IS NOT NULL ORDER BY (rowid * 2654435761) % 4294967291 LIMIT $((IDX - IDX / 3))") | sort -n -u)
 	svals=$( (awk -v n=$((IDX / 3)) -v m="$ROWS" 'BEGIN { srand(9); for (i = 0; i < n; i++) print "k" int(rand() * m) }'
-		sqlite3 "$db" "SELECT s FROM t WHERE length(s) < 64 ORDER BY random() LIMIT $((IDX - IDX / 3))") | LC_ALL=C sort -u)
+		sqlite3 "$db" "SELECT s FROM t WHERE length(s) < 64 ORDER BY (rowid * 2654435761) % 4294967291 LIMIT $((IDX - IDX / 3))") | LC_ALL=C sort -u)
 	rng=$(awk -v n="$RANGES" -v m="$maxid" 'BEGIN { srand(10); for (i = 0; i < n; i++) { a = int(rand() * m) - 5; print a, a + int(rand() * 400) } }')
 	sqlite3 -list "$db" "SELECT * FROM t WHERE rowid IN ($(echo $ids | tr ' ' ,)) ORDER BY rowid" > "$tmp/want.rowid"
 	sqlite3 -list "$db" "SELECT * FROM t WHERE n IN ($(echo $vals | tr ' ' ,)) ORDER BY n, rowid" > "$tmp/want.index"
