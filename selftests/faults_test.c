@@ -347,7 +347,8 @@ static int klog_count(const char *what)
  * request the timeout handler has: the hop completes there, the
  * controller stays live with no abort or reset, and when the process
  * polls again the chain goes on from its next hop to the right answer.
- * Certain, not timed: nothing polls the queue until the test does.
+ * Certain, not timed: nothing polls the queue until the kernel log says
+ * the timeout handler found the completion.
  */
 TEST_F_TIMEOUT(faults, timeout_while_nobody_polls, 120)
 {
@@ -356,7 +357,7 @@ TEST_F_TIMEOUT(faults, timeout_while_nobody_polls, 120)
 	struct io_uring_cqe *cqe;
 	char state[32] = "", path[64];
 	struct io_uring poll;
-	int before, res;
+	int before, res, i;
 	long hops;
 	FILE *f;
 
@@ -368,8 +369,12 @@ TEST_F_TIMEOUT(faults, timeout_while_nobody_polls, 120)
 	ASSERT_LE(0, before) TH_LOG("cannot read the kernel log");
 	drv_prep(io_uring_get_sqe(&poll), &c, 0, self->tag);
 	ASSERT_EQ(1, io_uring_submit(&poll));
-	/* two timeouts' worth without polling */
-	sleep(3);
+	/*
+	 * No polling until the timeout handler has found the completion
+	 * (io_timeout is 1 s; a minute covers the slowest emulated guest).
+	 */
+	for (i = 0; i < 600 && klog_count(polled) <= before; i++)
+		usleep(100000);
 	EXPECT_LT(before, klog_count(polled)) TH_LOG("the hop did not time out");
 	ASSERT_EQ(0, io_uring_wait_cqe(&poll, &cqe));
 	res = cqe->res;

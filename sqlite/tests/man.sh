@@ -1,26 +1,15 @@
 #!/bin/bash
-# Description: the man pages of sqlite/ render with man -l without a groff
-# warning, have the usual sections, a NAME line lexgrog parses, and
+# Description: the man pages of sqlite/ pass rig/check-man-page (they
+# render cleanly, with the usual sections and a NAME line lexgrog reads);
 # bpfchain_sqlite.3 names every public function of bpfchain-sqlite.h;
 # bpfchain-sqlite.1 documents every option and exit status of the tool.
 set -u
 here=$(cd "$(dirname "$0")/.." && pwd)
 fails=0 n=0
 fail() { echo "FAIL: $*"; fails=$((fails + 1)); }
-for p in "$here"/man/*.[0-9]; do
-	n=$((n + 1))
-	base=$(basename "$p") name=${base%.*} sec=${base##*.}
-	err=$(LC_ALL=C.UTF-8 MANWIDTH=80 man --warnings -l "$p" 2>&1 > /dev/null)
-	[ -z "$err" ] || fail "$base renders with warnings: $err"
-	text=$(LC_ALL=C.UTF-8 MANWIDTH=80 man -l "$p" 2> /dev/null)
-	for s in NAME SYNOPSIS DESCRIPTION "SEE ALSO"; do
-		grep -q "^$s" <<< "$text" || fail "$base: no $s section"
-	done
-	[ "$sec" = 3 ] && { grep -q '^RETURN VALUE' <<< "$text" || fail "$base: no RETURN VALUE"; }
-	[ "$sec" = 1 ] && { grep -q '^EXIT STATUS' <<< "$text" || fail "$base: no EXIT STATUS"; }
-	grep -q "^\.TH $name $sec " "$p" || fail "$base: .TH does not name $name $sec"
-	lexgrog "$p" > /dev/null 2>&1 || fail "$base: lexgrog: $(lexgrog "$p" 2>&1)"
-done
+pages=("$here"/man/*.[0-9])
+n=${#pages[@]}
+"$here/../rig/check-man-page" "${pages[@]}" || fails=$((fails + 1))
 [ "$n" = 2 ] || fail "$n pages, want bpfchain_sqlite.3 and bpfchain-sqlite.1"
 api=$here/man/bpfchain_sqlite.3
 funcs=$(grep -oE '^[a-z].*[ *](bcsql_[a-z_]+)\(' "$here/include/bpfchain-sqlite.h" | grep -oE 'bcsql_[a-z_]+\(' | tr -d '(' | sort -u)
