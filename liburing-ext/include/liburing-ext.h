@@ -139,6 +139,35 @@ int io_uring_ext_bpf_chain_load(const char *obj_path, const char *prog_name,
 				struct bpf_object **obj);
 void io_uring_ext_bpf_chain_close(struct bpf_object *obj);
 
+/*
+ * A chain without a ring, for tests and debugging: what
+ * io_uring_ext_prep_bpf_chain() and io_uring_ext_sqe_set_scratch() ask of
+ * the kernel, done hop by hop in user space.  Reads len bytes at offset
+ * (bytes from the start) of the file or block device fd into buf with
+ * pread(), runs the BPF_PROG_TYPE_IO_CHAIN program prog_fd on them with
+ * BPF_PROG_TEST_RUN, followed by the scratch_len bytes at scratch, copies
+ * the scratch area back, and goes on at the program's next_offset until it
+ * is done, at most max_hops blocks (0: 256, a ring's default; at most
+ * 65536).  buf, len and every offset are multiples of 512, len at most the
+ * page size, scratch_len at most BPF_IO_CHAIN_SCRATCH_SIZE.
+ *
+ * Returns 0 with the CQE's res such a chain would complete with in *res:
+ * the program's result (0 to INT_MAX), its negated errno, or the kernel's
+ * own (-EINVAL misaligned or bad sizes, -ERANGE a block not inside the
+ * file, -ELOOP the hop limit, -EFAULT no scratch, the read's -errno, -EIO
+ * a short read).  Returns -errno, *res untouched, when the chain could not
+ * be run: -EINVAL (res NULL, max_hops above 65536), -ENOMEM, the errno of
+ * a failed BPF_PROG_TEST_RUN (-EBADF prog_fd not open, -EINVAL not a BPF
+ * program), -EPROTO (it answered what no IO_CHAIN program can: a
+ * program of another type).
+ * *hops (if hops is not NULL) gets the blocks the program ran on, in both
+ * cases.  Unlike a chain, buf and the scratch area are written at every
+ * hop, also when the chain fails.  Prints nothing, sets no errno.
+ */
+int io_uring_ext_bpf_chain_test_run(int fd, void *buf, unsigned len, __u64 offset,
+				    int prog_fd, void *scratch, unsigned scratch_len,
+				    unsigned max_hops, int *res, unsigned *hops);
+
 #ifdef __cplusplus
 }
 #endif

@@ -18,20 +18,6 @@
 #define NBLOCKS	64
 #define BATCH	8
 
-struct where {
-	const char *dir;
-	int o_direct;
-	int bs;
-};
-
-static const struct where places[] = {
-	{ "/tmp", 0, 4096 },
-	{ "/mnt/nvme", 1, 4096 },
-	{ "/mnt/nvme-xfs", 1, 512 },
-	{ "/mnt/vblk", 1, 4096 },
-	{ "/mnt/vblk", 0, 1024 },
-};
-
 static int chain(struct io_uring *ring, void *buf, unsigned bs, __u64 off, unsigned slot,
 		 void *scratch, unsigned scratch_len, unsigned flags)
 {
@@ -47,7 +33,7 @@ static int chain(struct io_uring *ring, void *buf, unsigned bs, __u64 off, unsig
 	return t_submit_wait(ring);
 }
 
-static void run(const struct where *w, int walker, int fail)
+static void run(const struct t_place *w, int walker, int fail)
 {
 	int bs = w->bs, fd, progs[2] = { walker, fail }, i, n;
 	__u64 head, sc[BPF_IO_CHAIN_SCRATCH_SIZE / 8 + 1], last[2];
@@ -132,18 +118,14 @@ static void run(const struct where *w, int walker, int fail)
 int main(int argc, char *argv[])
 {
 	struct bpf_object *obj;
-	struct io_uring ring;
 	int walker, fail;
 	unsigned i;
 
 	if (argc > 1)
 		return T_EXIT_SKIP;
-	t_ring(&ring, 4, 0);	/* skips on an unpatched kernel */
-	io_uring_queue_exit(&ring);
-	walker = t_load("chain_progs.bpf.o", "walker", &obj);
-	fail = t_prog_fd(obj, "fail_euclean");
-	for (i = 0; i < sizeof(places) / sizeof(places[0]); i++)
-		run(&places[i], walker, fail);
+	obj = t_chain_progs(&walker, &fail);
+	for (i = 0; i < t_nr_places; i++)
+		run(&t_places[i], walker, fail);
 	io_uring_ext_bpf_chain_close(obj);
 	return t_exit();
 }

@@ -138,6 +138,27 @@ int t_socket_filter(void)
 	return fd;
 }
 
+const struct t_place t_places[] = {
+	{ "/tmp", 0, 4096 },
+	{ "/mnt/nvme", 1, 4096 },
+	{ "/mnt/nvme-xfs", 1, 512 },
+	{ "/mnt/vblk", 1, 4096 },
+	{ "/mnt/vblk", 0, 1024 },
+};
+const unsigned t_nr_places = sizeof(t_places) / sizeof(t_places[0]);
+
+struct bpf_object *t_chain_progs(int *walker, int *fail)
+{
+	struct bpf_object *obj;
+	struct io_uring ring;
+
+	t_ring(&ring, 4, 0);	/* skips on an unpatched kernel */
+	io_uring_queue_exit(&ring);
+	*walker = t_load("chain_progs.bpf.o", "walker", &obj);
+	*fail = t_prog_fd(obj, "fail_euclean");
+	return obj;
+}
+
 __u64 t_list_offset(int bs, int nblocks, int i)
 {
 	return (__u64)((i * 37 + 11) % nblocks) * bs;

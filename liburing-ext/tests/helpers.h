@@ -66,6 +66,25 @@ int t_list_file(const char *dir, int bs, int nblocks, int o_direct, __u64 *head)
 /* Offset of the i-th element of the list t_list_file() wrote. */
 __u64 t_list_offset(int bs, int nblocks, int i);
 
+/*
+ * Where the chain tests run, if the directory is there: every file system
+ * of the test guest (/tmp always), with O_DIRECT or not, and a block size.
+ */
+struct t_place {
+	const char *dir;
+	int o_direct;
+	int bs;
+};
+
+extern const struct t_place t_places[];
+extern const unsigned t_nr_places;
+
+/*
+ * Skip unless the kernel runs chains; then chain_progs.bpf.o loaded: the
+ * fds of its walker and fail_euclean programs, and the object.
+ */
+struct bpf_object *t_chain_progs(int *walker, int *fail);
+
 /* Submit the one prepared SQE and wait: the CQE's res. */
 int t_submit_wait(struct io_uring *ring);
 /* One chain on fixed file 0 with the helpers under test: the CQE's res. */

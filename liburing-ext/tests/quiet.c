@@ -63,7 +63,10 @@ int main(int argc, char *argv[])
 	struct bpf_object *obj = NULL, *obj2 = NULL;
 	struct io_uring ring, bad;
 	char progs_path[4096];
-	int fd, res[16], n = 0, bogus = 12345;
+	int fd, res[20], n = 0, bogus = 12345, list, chain_res;
+	unsigned hops;
+	__u64 head;
+	void *buf;
 	off_t size;
 
 	if (argc > 1)
@@ -76,6 +79,9 @@ int main(int argc, char *argv[])
 	snprintf(progs_path, sizeof(progs_path), "%s", t_path("chain_progs.bpf.o"));
 	bad = ring;
 	bad.ring_fd = t_closed_fd();
+	list = t_list_file("/tmp", 4096, 4, 0, &head);
+	if (posix_memalign(&buf, 4096, 4096))
+		t_fail("posix_memalign");
 
 	/* libbpf's default print callback: a successful load says nothing */
 	capture(out);
@@ -104,6 +110,14 @@ int main(int argc, char *argv[])
 	res[n++] = io_uring_ext_bpf_chain_load("/nonexistent", NULL, &obj2);
 	res[n++] = io_uring_ext_bpf_chain_load(progs_path, "nope", &obj2);
 	res[n++] = io_uring_ext_bpf_chain_load(t_path("rejected.bpf.o"), NULL, &obj2);
+	res[n++] = io_uring_ext_bpf_chain_test_run(list, buf, 4096, head, fd, NULL, 0, 0,
+						   &chain_res, &hops);
+	res[n++] = chain_res;
+	res[n++] = io_uring_ext_bpf_chain_test_run(list, buf, 4096, head + 8, fd, NULL, 0, 0,
+						   &chain_res, &hops);
+	res[n++] = chain_res;
+	res[n++] = io_uring_ext_bpf_chain_test_run(list, buf, 4096, head, bad.ring_fd, NULL, 0,
+						   0, &chain_res, &hops);
 	io_uring_ext_bpf_chain_close(obj);
 	io_uring_ext_bpf_chain_close(NULL);
 	size = release(out);
@@ -113,13 +127,16 @@ int main(int argc, char *argv[])
 		show(out);
 	{
 		const int want[] = { 1, -EBADF, -EBADF, 0, -EBUSY, -EINVAL, 0, 0, -EBADF,
-				     0, -ENXIO, -ENOENT, -ENOENT, -EACCES };
+				     0, -ENXIO, -ENOENT, -ENOENT, -EACCES, 0, 4, 0, -EINVAL,
+				     -EBADF };
 		int i;
 
 		for (i = 0; i < n; i++)
 			T_EQ(want[i], res[i], "call result");
 	}
 	unlink(out);
+	close(list);
+	free(buf);
 	io_uring_queue_exit(&ring);
 	return t_exit();
 }

@@ -6,10 +6,6 @@
  */
 #include <errno.h>
 #include <stdlib.h>
-#include <string.h>
-#include <unistd.h>
-#include <sys/stat.h>
-#include <bpf/bpf.h>
 
 #include "internal.h"
 #include "sqlite_progs.h"
@@ -117,74 +113,27 @@ void bcsql_set_slots(struct bcsql_db *db, unsigned int file_slot, unsigned int p
 
 /*
  * One chain of r run with BPF_PROG_TEST_RUN instead of io_uring, page by
- * page, the way the kernel's generic tier runs it: read the page at the
- * chain's offset, run the program on it with the scratch area, carry the
- * scratch over, follow next_offset until the program is done or fails.
- * The kernel's own checks apply, with its errnos: an offset not aligned to
- * 512 bytes (-EINVAL), a page past the end of the file (-ERANGE), more than
- * BCSQL_TEST_RUN_HOPS pages (-ELOOP, the default hop limit of a ring).  The
- * last page read is left in r->page, as a chain leaves it.  Returns what the
- * CQE's res would be; a failed BPF_PROG_TEST_RUN call (the kernel's errno)
- * is returned as -BCSQL_E_TEST_RUN after setting errno.
+ * page, the way the kernel's generic tier runs it, with the kernel's checks
+ * and errnos and at most BCSQL_TEST_RUN_HOPS pages (-ELOOP, the default hop
+ * limit of a ring): io_uring_ext_bpf_chain_test_run(3).  The last page read
+ * is left in r->page, as a chain leaves it.  Returns what the CQE's res
+ * would be; a failed BPF_PROG_TEST_RUN call (the kernel's errno, or EPROTO
+ * for an answer no chain program gives) is returned as -BCSQL_E_TEST_RUN
+ * after setting errno.
  */
 int bcsql_test_run(struct bcsql_req *r)
 {
 	struct bcsql_db *db = r->t->db;
-	unsigned char in[BCSQL_PAGE_MAX + BPF_IO_CHAIN_SCRATCH_SIZE];
-	unsigned char out[BCSQL_PAGE_MAX + BPF_IO_CHAIN_SCRATCH_SIZE];
-	uint32_t len = db->page_size, slen = r->scratch_len;
-	uint64_t off = r->offset;
-	struct bpf_io_chain cin, cout;
-	int ret = load_one(db, r->prog);
-	struct stat st;
+	int ret = load_one(db, r->prog), res;
 
 	if (ret)
 		return ret;
-	if (slen > BPF_IO_CHAIN_SCRATCH_SIZE)
-		return -EINVAL;
-	if (fstat(db->fd, &st))
-		return -errno;
-	for (unsigned int hop = 0;; hop++) {
-		LIBBPF_OPTS(bpf_test_run_opts, o,
-			.data_in = in, .data_size_in = len + slen,
-			.data_out = out, .data_size_out = sizeof(out),
-			.ctx_in = &cin, .ctx_size_in = sizeof(cin),
-			.ctx_out = &cout, .ctx_size_out = sizeof(cout));
-		ssize_t n;
-		int rv;
-
-		if (hop >= BCSQL_TEST_RUN_HOPS)
-			return -ELOOP;
-		if (off % 512)
-			return -EINVAL;
-		if (off >= (uint64_t)st.st_size || (uint64_t)st.st_size - off < len)
-			return -ERANGE;
-		n = pread(db->fd, r->page, len, off);
-		if (n != (ssize_t)len)
-			return n < 0 ? -errno : -EIO;
-		memcpy(in, r->page, len);
-		memcpy(in + len, &r->scratch, slen);
-		memset(&cin, 0, sizeof(cin));
-		cin.offset = off;
-		cin.hop = hop;
-		cin.scratch_len = slen;
-		ret = bpf_prog_test_run_opts(db->prog_fds[r->prog], &o);
-		if (ret) {
-			errno = -ret;
-			return -BCSQL_E_TEST_RUN;
-		}
-		if (o.data_size_out != len + slen) {
-			errno = EPROTO;
-			return -BCSQL_E_TEST_RUN;
-		}
-		memcpy(&r->scratch, out + len, slen);
-		rv = (int)o.retval;
-		if (rv == BPF_IO_CHAIN_NEXT) {
-			off = cout.next_offset;
-			continue;
-		}
-		if (rv == BPF_IO_CHAIN_DONE)
-			return (int)cout.result;
-		return rv;
+	ret = io_uring_ext_bpf_chain_test_run(db->fd, r->page, db->page_size, r->offset,
+					      db->prog_fds[r->prog], &r->scratch, r->scratch_len,
+					      BCSQL_TEST_RUN_HOPS, &res, NULL);
+	if (ret) {
+		errno = -ret;
+		return -BCSQL_E_TEST_RUN;
 	}
+	return res;
 }

@@ -19,7 +19,8 @@ static int use_api(struct io_uring *ring, struct io_uring_sqe *sqe, void *buf)
 {
 	struct io_uring_ext_bpf_chain_stats st;
 	struct bpf_object *obj = NULL;
-	int fd = -1;
+	unsigned hops;
+	int fd = -1, res;
 	char scratch[BPF_IO_CHAIN_SCRATCH_SIZE];
 
 	io_uring_ext_prep_bpf_chain(sqe, 0, buf, 4096, 0, 0);
@@ -33,7 +34,9 @@ static int use_api(struct io_uring *ring, struct io_uring_sqe *sqe, void *buf)
 	       io_uring_ext_register_bpf_chain_update(ring, 0, &fd, 1) +
 	       io_uring_ext_unregister_bpf_chain(ring) +
 	       io_uring_ext_bpf_chain_stats(ring, &st) +
-	       io_uring_ext_bpf_chain_load("x.o", (const char *)0, &obj);
+	       io_uring_ext_bpf_chain_load("x.o", (const char *)0, &obj) +
+	       io_uring_ext_bpf_chain_test_run(ring->ring_fd, buf, 4096, 0, fd, scratch,
+					       sizeof(scratch), 0, &res, &hops);
 }
 int main(void)
 {

@@ -14,7 +14,8 @@ fail() { echo "FAIL: $*"; fails=$((fails + 1)); }
 
 api=(io_uring_ext_register_bpf_chain io_uring_ext_register_bpf_chain_update
 	io_uring_ext_unregister_bpf_chain io_uring_ext_bpf_chain_supported
-	io_uring_ext_bpf_chain_stats io_uring_ext_bpf_chain_load io_uring_ext_bpf_chain_close)
+	io_uring_ext_bpf_chain_stats io_uring_ext_bpf_chain_load io_uring_ext_bpf_chain_close
+	io_uring_ext_bpf_chain_test_run)
 inline=(io_uring_ext_prep_bpf_chain io_uring_ext_sqe_set_scratch io_uring_ext_sqe_set_chain_flags)
 
 # 1. DESTDIR staging with PREFIX=/usr

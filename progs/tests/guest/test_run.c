@@ -4,73 +4,30 @@
  * BPF_PROG_TEST_RUN (no io_uring), on the trees and tables of the chain
  * tests and a few more, and on every corruption case.
  */
-#include <errno.h>
 #include <stdio.h>
 #include <string.h>
-#include <unistd.h>
-#include <bpf/bpf.h>
 
 #include "guest.h"
 
 /*
- * BPF_PROG_TEST_RUN, block by block, doing what the generic tier does:
- * pread the block, run the program on block + scratch, carry the scratch
- * over, follow next_offset, stop at DONE or an error.  The kernel's own
- * checks (alignment, EOF, hop limit) are applied here with its errnos.
+ * BPF_PROG_TEST_RUN, block by block, doing what the generic tier does, with
+ * the kernel's own checks (alignment, EOF, hop limit) and its errnos:
+ * io_uring_ext_bpf_chain_test_run(), which also checks each hop's answer
+ * (the block unchanged, the context's read-only fields, the return value).
  */
 int test_run_chain(struct req *r)
 {
-	static unsigned char in[BC_BLOCK_MAX + BPF_IO_CHAIN_SCRATCH_SIZE];
-	static unsigned char out[BC_BLOCK_MAX + BPF_IO_CHAIN_SCRATCH_SIZE + 64];
-	uint32_t len = env.bs, slen = r->scratch_len;
-	struct bpf_io_chain cin, cout;
-	uint64_t off = r->off;
-	int err;
+	unsigned int hops;
+	int err, res;
 
-	r->hops = 0;
-	for (unsigned int hop = 0;; hop++) {
-		LIBBPF_OPTS(bpf_test_run_opts, o,
-			.data_in = in, .data_size_in = len + slen,
-			.data_out = out, .data_size_out = sizeof(out),
-			.ctx_in = &cin, .ctx_size_in = sizeof(cin),
-			.ctx_out = &cout, .ctx_size_out = sizeof(cout));
-
-		if (hop >= KERNEL_MAX_HOPS)
-			return -ELOOP;
-		if (off % 512)
-			return -EINVAL;
-		if (off >= env.size || env.size - off < len)
-			return -ERANGE;
-		if (pread(env.fd, in, len, off) != (ssize_t)len)
-			return -EIO;
-		memcpy(in + len, r->scratch, slen);
-		memset(&cin, 0, sizeof(cin));
-		cin.offset = off;
-		cin.hop = hop;
-		cin.scratch_len = slen;
-		memset(&cout, 0xa5, sizeof(cout));
-		err = bpf_prog_test_run_opts(progs[r->prog].fd, &o);
-		CHECK(err == 0, "BPF_PROG_TEST_RUN: %s", strerror(-err));
-		if (err)
-			return -10000;	/* never a chain result */
-		r->hops++;
-		CHECK(o.data_size_out == len + slen, "data_size_out %u, want %u", o.data_size_out,
-		      len + slen);
-		CHECK(!memcmp(out, in, len), "the program changed the block");
-		CHECK(cout.offset == off && cout.hop == hop && cout.len == len &&
-		      cout.scratch_len == slen, "ctx_out offset %llu hop %u len %u scratch_len %u",
-		      (unsigned long long)cout.offset, cout.hop, cout.len, cout.scratch_len);
-		memcpy(r->scratch, out + len, slen);
-		memcpy(r->buf, in, len);
-		if ((int)o.retval == BPF_IO_CHAIN_NEXT) {
-			off = cout.next_offset;
-			continue;
-		}
-		if ((int)o.retval == BPF_IO_CHAIN_DONE)
-			return (int)cout.result;
-		CHECK((int)o.retval < 0 && (int)o.retval >= -4095, "retval %d", (int)o.retval);
-		return (int)o.retval;
-	}
+	err = io_uring_ext_bpf_chain_test_run(env.fd, r->buf, env.bs, r->off, progs[r->prog].fd,
+					      r->scratch, r->scratch_len, KERNEL_MAX_HOPS, &res,
+					      &hops);
+	r->hops = hops;
+	CHECK(err == 0, "BPF_PROG_TEST_RUN: %s", strerror(-err));
+	if (err)
+		return -10000;	/* never a chain result */
+	return res;
 }
 
 int t_test_run(void)
