@@ -11,6 +11,8 @@ pkgs=(
 	# kernel build
 	build-essential flex bison bc libelf-dev libssl-dev dwarves cpio kmod
 	rsync xz-utils git perl python3-ply python3-git linux-source-6.12
+	# make test-distro: Debian's own kernel configurations
+	linux-config-6.12
 	# VM rig
 	qemu-system-x86 e2fsprogs xfsprogs fdisk
 	# user space: io_uring, BPF, fio, plots

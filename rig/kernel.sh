@@ -14,6 +14,10 @@
 #
 # KOBJ names the object directory (default build/obj) and KCONFIG_EXTRA adds
 # config fragments on top of linux-patches/bpfchain.config (debug variant).
+# KCONFIG_BASE names a distribution's configuration (plain or .xz) to start
+# from instead of allnoconfig (make kernel-distro): its modules are left out
+# (the fragments build in what the rig needs) and its signing keys, which
+# only the distribution has, are not asked for.
 set -euo pipefail
 
 top=$(cd "$(dirname "$0")/.." && pwd)
@@ -93,15 +97,31 @@ cmd_tree() {
 	echo "kernel: applied $(series | wc -l) patch(es) from linux-patches/series"
 }
 
+# the distribution's configuration named by KCONFIG_BASE, or nothing
+base_config() {
+	case "${KCONFIG_BASE:-}" in
+	'') ;;
+	*.xz) xz -dc "$KCONFIG_BASE";;
+	*) cat "$KCONFIG_BASE";;
+	esac
+}
+
 cmd_config() {
 	local frags=("$patches/bpfchain.config") f want line
 	for f in ${KCONFIG_EXTRA:-}; do frags+=("$f"); done
-	want=$({ echo "$(src_version)"; cat "${frags[@]}"; } | sha256sum | cut -c1-16)
+	want=$({ echo "$(src_version)"; cat "${frags[@]}"; base_config; } | sha256sum | cut -c1-16)
 	mkdir -p "$obj"
 	[ -f "$obj/.config" ] && [ "$(cat "$obj/.bpfchain-config" 2>/dev/null)" = "$want" ] && return 0
 
-	echo "kernel: configuring $obj (allnoconfig + kvm_guest.config + ${frags[*]##*/})"
-	make -s -C "$src" O="$obj" allnoconfig >/dev/null
+	if [ -n "${KCONFIG_BASE:-}" ]; then
+		echo "kernel: configuring $obj (${KCONFIG_BASE##*/} without modules + kvm_guest.config + ${frags[*]##*/})"
+		base_config | sed -E -e 's/^(CONFIG_[A-Za-z0-9_]+)=m$/# \1 is not set/' \
+			-e 's/^(CONFIG_SYSTEM_(TRUSTED|REVOCATION)_KEYS)=.*/\1=""/' > "$obj/.config"
+		make -s -C "$src" O="$obj" olddefconfig >/dev/null
+	else
+		echo "kernel: configuring $obj (allnoconfig + kvm_guest.config + ${frags[*]##*/})"
+		make -s -C "$src" O="$obj" allnoconfig >/dev/null
+	fi
 	"$src/scripts/kconfig/merge_config.sh" -m -O "$obj" "$obj/.config" \
 		"$src/kernel/configs/kvm_guest.config" "${frags[@]}" >/dev/null
 	make -s -C "$src" O="$obj" olddefconfig >/dev/null
@@ -109,7 +129,11 @@ cmd_config() {
 	for f in "${frags[@]}"; do
 		while read -r line; do
 			case "$line" in
-			CONFIG_*=y | CONFIG_*=m | CONFIG_*=[0-9]*)
+			CONFIG_*=[0-9]*)
+				# a distribution's sizes (NR_CPUS with MAXSMP) stand
+				[ -n "${KCONFIG_BASE:-}" ] || grep -qx "$line" "$obj/.config" ||
+					die "$line from ${f##*/} is not in the resulting config (missing dependency?)";;
+			CONFIG_*=y | CONFIG_*=m)
 				grep -qx "$line" "$obj/.config" ||
 					die "$line from ${f##*/} is not in the resulting config (missing dependency?)";;
 			esac

@@ -10,7 +10,9 @@
  */
 #include "bpf_chain_helpers.h"
 
+#include <mntent.h>
 #include <sys/mman.h>
+#include <sys/mount.h>
 #include <sys/sysmacros.h>
 #include <sys/wait.h>
 #include <linux/fsverity.h>
@@ -176,6 +178,126 @@ TEST_F(driver, hops_count_as_reads_in_iostat)
 	ASSERT_EQ(0, part_reads(variant->dev, &reads2, &sectors2));
 	EXPECT_EQ(reads + want, reads2);
 	EXPECT_EQ(sectors + want * (DRV_BS >> 9), sectors2);
+}
+
+/* Write @val to the cgroup file @dir/@file. */
+static int cg_write(const char *dir, const char *file, const char *val)
+{
+	char path[256];
+	int fd, ok;
+
+	snprintf(path, sizeof(path), "%s/%s", dir, file);
+	fd = open(path, O_WRONLY);
+	if (fd < 0)
+		return -1;
+	ok = write(fd, val, strlen(val)) == (ssize_t)strlen(val);
+	close(fd);
+	return ok ? 0 : -1;
+}
+
+/* rios of the disk @devno in the cgroup @dir's io.stat, or -1 */
+static long cg_rios(const char *dir, const char *devno)
+{
+	char path[256], line[512], *p;
+	long rios = -1;
+	FILE *f;
+
+	snprintf(path, sizeof(path), "%s/io.stat", dir);
+	f = fopen(path, "r");
+	if (!f)
+		return -1;
+	while (fgets(line, sizeof(line), f))
+		if (!strncmp(line, devno, strlen(devno)) && line[strlen(devno)] == ' ') {
+			p = strstr(line, " rios=");
+			if (p)
+				rios = strtol(p + 6, NULL, 10);
+		}
+	fclose(f);
+	return rios == -1 ? 0 : rios;	/* no line yet: no I/O yet */
+}
+
+static double now_seconds(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ts.tv_sec + ts.tv_nsec / 1e9;
+}
+
+#define CG_ROOT		"/tmp/bpf_chain_cgroup"
+#define CG_RIOPS	20
+
+/*
+ * Resource control (item 6): in a cgroup whose io.max allows 20 reads a
+ * second on the disk, every hop of a chain is one read to blk-cgroup:
+ * counted in the cgroup's io.stat and throttled, on an interrupt ring
+ * and on an IOPOLL ring.  64 hops at 20 a second take more than 2 s
+ * whatever the machine (the throttle's first slice may let a few through
+ * at once); unthrottled they take milliseconds.  Raw partition only: on
+ * a file system, the file system's own reads would be charged too.
+ */
+TEST_F_TIMEOUT(driver, hops_charged_and_throttled_by_io_max, 120)
+{
+	char cg[128], pid[32], disk[64], devno[32], sys[128];
+	struct drv_chain *c = calloc(1, sizeof(*c));
+	int mounted = 0, flags, i;
+	long rios, driver;
+	struct io_uring ring;
+	double t0, took;
+	FILE *f;
+
+	if (!variant->dev)
+		SKIP(return, "a file system reads the disk for itself too");
+	/* the disk's major:minor: io.max is per disk, not per partition */
+	snprintf(sys, sizeof(sys), "/sys/class/block/%s/../dev", strrchr(variant->dev, '/') + 1);
+	f = fopen(sys, "r");
+	ASSERT_NE(NULL, f);
+	ASSERT_EQ(1, fscanf(f, "%31s", devno));
+	fclose(f);
+	snprintf(disk, sizeof(disk), "%s riops=%d", devno, CG_RIOPS);
+
+	mkdir(CG_ROOT, 0755);
+	if (access(CG_ROOT "/cgroup.controllers", F_OK)) {
+		if (mount("none", CG_ROOT, "cgroup2", 0, NULL))
+			SKIP(return, "cgroup2: %s", strerror(errno));
+		mounted = 1;
+	}
+	if (cg_write(CG_ROOT, "cgroup.subtree_control", "+io")) {
+		if (mounted)
+			umount(CG_ROOT);
+		SKIP(return, "no io controller: %s", strerror(errno));
+	}
+	snprintf(cg, sizeof(cg), CG_ROOT "/chain.%d", getpid());
+	ASSERT_EQ(0, mkdir(cg, 0755));
+	ASSERT_EQ(0, cg_write(cg, "io.max", disk)) TH_LOG("io.max %s: %s", disk, strerror(errno));
+	snprintf(pid, sizeof(pid), "%d", getpid());
+	ASSERT_EQ(0, cg_write(cg, "cgroup.procs", pid));
+
+	for (i = 0; i < 2; i++) {
+		flags = i ? IORING_SETUP_IOPOLL : 0;
+		ASSERT_EQ(0, io_uring_queue_init(16, &ring, flags));
+		ASSERT_EQ(0, io_uring_register_files(&ring, &self->fd, 1));
+		ASSERT_EQ(0, register_progs(&ring, &self->prog, 1, 0));
+		rios = cg_rios(cg, devno);
+		driver = ring_counter(&ring, "BpfChainHopsDriver");
+		t0 = now_seconds();
+		EXPECT_TRUE(drv_correct(c, drv_run(&ring, c, 0, self->tag)))
+			TH_LOG("%s ring: %lld", i ? "IOPOLL" : "interrupt",
+			       (long long)c->scratch[1]);
+		took = now_seconds() - t0;
+		TH_LOG("%s ring: %d hops in %.2f s, %ld reads charged, %ld in the driver tier",
+		       i ? "IOPOLL" : "interrupt", NBLOCKS, took, cg_rios(cg, devno) - rios,
+		       ring_counter(&ring, "BpfChainHopsDriver") - driver);
+		EXPECT_EQ(rios + NBLOCKS, cg_rios(cg, devno));
+		EXPECT_LT(2.0, took);
+		io_uring_queue_exit(&ring);
+	}
+
+	ASSERT_EQ(0, cg_write(CG_ROOT, "cgroup.procs", pid));
+	rmdir(cg);
+	if (mounted)
+		umount(CG_ROOT);
+	free(c);
 }
 
 /*
@@ -1098,6 +1220,82 @@ TEST_F(driver, verity_enabled_after_the_map_was_built)
 	EXPECT_EQ(-EIO, drv_run(&self->ring, &c, 0, self->tag));
 	EXPECT_EQ(driver, ring_counter(&self->ring, "BpfChainHopsDriver"));
 	close(vfd);
+}
+
+/* EXT4_IOC_SHUTDOWN and XFS_IOC_GOINGDOWN: one number, the same flags */
+#define FS_GOINGDOWN		_IOR('X', 125, __u32)
+#define FS_GOING_NOLOGFLUSH	0x2	/* shut down without flushing the log */
+
+/* Unmount @dir once nothing holds it any more, then mount @dev there again. */
+static int remount(const char *dir, const char *dev)
+{
+	char type[32] = "";
+	struct mntent *m;
+	FILE *f;
+	int i;
+
+	f = setmntent("/proc/self/mounts", "r");
+	if (!f)
+		return -1;
+	while ((m = getmntent(f)))
+		if (!strcmp(m->mnt_dir, dir))
+			snprintf(type, sizeof(type), "%s", m->mnt_type);
+	endmntent(f);
+	if (!type[0])
+		return -1;
+	/* a ring's files are let go by its exit work, after io_uring_queue_exit() */
+	for (i = 0; umount2(dir, 0); i++) {
+		if (errno != EBUSY || i == 600)
+			return -1;
+		usleep(100 * 1000);
+	}
+	/* rig/guest-init mounts them with no options */
+	return mount(dev, dir, type, 0, NULL);
+}
+
+/*
+ * The file system shuts down (item 4) after a chain built the file's
+ * block map: from then on pread() fails with -EIO, and so must every
+ * chain, in both tiers; the driver tier must not go on reading the
+ * blocks its map remembers.  The test mounts the file system again for
+ * the tests after it, waiting up to 60 s for the ring to let it go, and
+ * reads the file there.
+ */
+TEST_F_TIMEOUT(driver, reads_fail_once_the_file_system_shut_down, 120)
+{
+	__u32 how = FS_GOING_NOLOGFLUSH;
+	static struct drv_chain c;
+	long driver;
+	char dev[160];
+
+	if (variant->dev)
+		SKIP(return, "a raw partition has no file system to shut down");
+	ASSERT_EQ(0, fs_device(self->path, dev, sizeof(dev)));
+	driver = ring_counter(&self->ring, "BpfChainHopsDriver");
+	ASSERT_TRUE(drv_correct(&c, drv_run(&self->ring, &c, 0, self->tag)));
+	if (variant->driver)
+		ASSERT_EQ(driver + NBLOCKS, ring_counter(&self->ring, "BpfChainHopsDriver"));
+	driver = ring_counter(&self->ring, "BpfChainHopsDriver");
+
+	ASSERT_EQ(0, ioctl(self->wfd, FS_GOINGDOWN, &how)) TH_LOG("%s", strerror(errno));
+	EXPECT_EQ(-1, pread(self->fd, self->blk, DRV_BS, 0));
+	EXPECT_EQ(EIO, errno);
+	EXPECT_EQ(-EIO, drv_run(&self->ring, &c, 0, self->tag));
+	EXPECT_EQ(-EIO, drv_run(&self->ring, &c, NBLOCKS / 2, self->tag));
+	EXPECT_EQ(driver, ring_counter(&self->ring, "BpfChainHopsDriver"));
+
+	close(self->fd);
+	close(self->wfd);
+	self->fd = -1;
+	self->wfd = -1;
+	io_uring_queue_exit(&self->ring);
+	self->ring_ok = 0;
+	ASSERT_EQ(0, remount(variant->dir, dev)) TH_LOG("%s on %s: %s", dev, variant->dir,
+							strerror(errno));
+	/* a new superblock, not the one that shut down */
+	self->fd = open(self->path, O_RDONLY);
+	ASSERT_LE(0, self->fd) TH_LOG("%s: %s", self->path, strerror(errno));
+	EXPECT_EQ(DRV_BS, pread(self->fd, self->blk, DRV_BS, 0));
 }
 
 /* Make the list a cycle: its last element links back to the first. */
