@@ -11,6 +11,8 @@
 #include "bpf_chain_helpers.h"
 
 #include <mntent.h>
+#include <poll.h>
+#include <sys/fanotify.h>
 #include <sys/mman.h>
 #include <sys/mount.h>
 #include <sys/sysmacros.h>
@@ -1220,6 +1222,77 @@ TEST_F(driver, verity_enabled_after_the_map_was_built)
 	EXPECT_EQ(-EIO, drv_run(&self->ring, &c, 0, self->tag));
 	EXPECT_EQ(driver, ring_counter(&self->ring, "BpfChainHopsDriver"));
 	close(vfd);
+}
+
+/* Answers every fanotify permission event on @fan with FAN_ALLOW, and counts them. */
+struct perm_answerer {
+	int fan;
+	int stop;
+	long events;
+};
+
+static void *answer_permission_events(void *arg)
+{
+	struct perm_answerer *a = arg;
+	struct fanotify_event_metadata buf[16], *ev;
+	struct fanotify_response r;
+	struct pollfd pfd = { .fd = a->fan, .events = POLLIN };
+	ssize_t len;
+
+	while (!__atomic_load_n(&a->stop, __ATOMIC_ACQUIRE)) {
+		if (poll(&pfd, 1, 100) <= 0)
+			continue;
+		len = read(a->fan, buf, sizeof(buf));
+		for (ev = buf; len > 0 && FAN_EVENT_OK(ev, len); ev = FAN_EVENT_NEXT(ev, len)) {
+			if (ev->mask & FAN_ACCESS_PERM) {
+				r.fd = ev->fd;
+				r.response = FAN_ALLOW;
+				if (write(a->fan, &r, sizeof(r)) == sizeof(r))
+					__atomic_add_fetch(&a->events, 1, __ATOMIC_RELEASE);
+			}
+			if (ev->fd >= 0)
+				close(ev->fd);
+		}
+	}
+	return NULL;
+}
+
+/*
+ * A fanotify listener for permission events on the file's file system
+ * (item 10): every read of the file must ask it first, and a chain is a
+ * read per hop, so every hop must; the driver tier, which continues hops
+ * where nothing may wait for the listener, steps aside for every hop.
+ * The listener's answers are counted: one per hop at least.
+ */
+TEST_F(driver, fanotify_permission_events_for_every_hop)
+{
+	struct perm_answerer a = { .fan = -1 };
+	static struct drv_chain c;
+	long driver, generic;
+	pthread_t t;
+
+	if (variant->dev)
+		SKIP(return, "a raw partition's reads are not a file system's");
+	a.fan = fanotify_init(FAN_CLASS_CONTENT | FAN_CLOEXEC, O_RDONLY | O_LARGEFILE);
+	if (a.fan < 0)
+		SKIP(return, "fanotify permission events: %s", strerror(errno));
+	ASSERT_TRUE(drv_correct(&c, drv_run(&self->ring, &c, 0, self->tag)));
+	driver = ring_counter(&self->ring, "BpfChainHopsDriver");
+	generic = ring_counter(&self->ring, "BpfChainHopsGeneric");
+	ASSERT_EQ(0, fanotify_mark(a.fan, FAN_MARK_ADD, FAN_ACCESS_PERM, AT_FDCWD, self->path))
+		TH_LOG("fanotify_mark: %s", strerror(errno));
+	ASSERT_EQ(0, pthread_create(&t, NULL, answer_permission_events, &a));
+
+	EXPECT_TRUE(drv_correct(&c, drv_run(&self->ring, &c, 0, self->tag)));
+	EXPECT_LE(NBLOCKS, __atomic_load_n(&a.events, __ATOMIC_ACQUIRE));
+	EXPECT_EQ(driver, ring_counter(&self->ring, "BpfChainHopsDriver"));
+	EXPECT_EQ(generic + NBLOCKS, ring_counter(&self->ring, "BpfChainHopsGeneric"));
+	TH_LOG("%d hops, %ld permission events answered", NBLOCKS,
+	       __atomic_load_n(&a.events, __ATOMIC_ACQUIRE));
+
+	__atomic_store_n(&a.stop, 1, __ATOMIC_RELEASE);
+	pthread_join(t, NULL);
+	close(a.fan);
 }
 
 /* EXT4_IOC_SHUTDOWN and XFS_IOC_GOINGDOWN: one number, the same flags */
