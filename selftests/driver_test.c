@@ -235,12 +235,15 @@ static double now_seconds(void)
  * counted in the cgroup's io.stat and throttled, on an interrupt ring
  * and on an IOPOLL ring.  64 hops at 20 a second take more than 2 s
  * whatever the machine (the throttle's first slice may let a few through
- * at once); unthrottled they take milliseconds.  Raw partition only: on
- * a file system, the file system's own reads would be charged too.
+ * at once); unthrottled they take milliseconds.  Back in its own cgroup,
+ * the process's chains run in the driver tier again: io.max set for one
+ * cgroup does not turn it off for the disk's other readers.  Raw
+ * partition only: on a file system, the file system's own reads would be
+ * charged too.
  */
 TEST_F_TIMEOUT(driver, hops_charged_and_throttled_by_io_max, 120)
 {
-	char cg[128], pid[32], disk[64], devno[32], sys[128];
+	char cg[128], pid[32], disk[64], devno[32], sys[128], home[256] = CG_ROOT;
 	struct drv_chain *c = calloc(1, sizeof(*c));
 	int mounted = 0, flags, i;
 	long rios, driver;
@@ -269,6 +272,15 @@ TEST_F_TIMEOUT(driver, hops_charged_and_throttled_by_io_max, 120)
 			umount(CG_ROOT);
 		SKIP(return, "no io controller: %s", strerror(errno));
 	}
+	/* the cgroup to come back to: "0::/path" in /proc/self/cgroup */
+	f = fopen("/proc/self/cgroup", "r");
+	ASSERT_NE(NULL, f);
+	while (fgets(sys, sizeof(sys), f))
+		if (!strncmp(sys, "0::", 3)) {
+			sys[strcspn(sys, "\n")] = 0;
+			snprintf(home, sizeof(home), CG_ROOT "%s", sys + 3);
+		}
+	fclose(f);
 	snprintf(cg, sizeof(cg), CG_ROOT "/chain.%d", getpid());
 	ASSERT_EQ(0, mkdir(cg, 0755));
 	ASSERT_EQ(0, cg_write(cg, "io.max", disk)) TH_LOG("io.max %s: %s", disk, strerror(errno));
@@ -295,8 +307,11 @@ TEST_F_TIMEOUT(driver, hops_charged_and_throttled_by_io_max, 120)
 		io_uring_queue_exit(&ring);
 	}
 
-	ASSERT_EQ(0, cg_write(CG_ROOT, "cgroup.procs", pid));
-	rmdir(cg);
+	ASSERT_EQ(0, cg_write(home, "cgroup.procs", pid));
+	EXPECT_EQ(0, rmdir(cg));
+	driver = ring_counter(&self->ring, "BpfChainHopsDriver");
+	EXPECT_TRUE(drv_correct(c, drv_run(&self->ring, c, 0, self->tag)));
+	EXPECT_EQ(driver + NBLOCKS, ring_counter(&self->ring, "BpfChainHopsDriver"));
 	if (mounted)
 		umount(CG_ROOT);
 	free(c);
@@ -1229,6 +1244,7 @@ struct perm_answerer {
 	int fan;
 	int stop;
 	long events;
+	long unanswered;
 };
 
 static void *answer_permission_events(void *arg)
@@ -1245,10 +1261,12 @@ static void *answer_permission_events(void *arg)
 		len = read(a->fan, buf, sizeof(buf));
 		for (ev = buf; len > 0 && FAN_EVENT_OK(ev, len); ev = FAN_EVENT_NEXT(ev, len)) {
 			if (ev->mask & FAN_ACCESS_PERM) {
+				/* counted before the reader can go on */
+				__atomic_add_fetch(&a->events, 1, __ATOMIC_RELEASE);
 				r.fd = ev->fd;
 				r.response = FAN_ALLOW;
-				if (write(a->fan, &r, sizeof(r)) == sizeof(r))
-					__atomic_add_fetch(&a->events, 1, __ATOMIC_RELEASE);
+				if (write(a->fan, &r, sizeof(r)) != sizeof(r))
+					__atomic_add_fetch(&a->unanswered, 1, __ATOMIC_RELEASE);
 			}
 			if (ev->fd >= 0)
 				close(ev->fd);
@@ -1258,37 +1276,56 @@ static void *answer_permission_events(void *arg)
 }
 
 /*
- * A fanotify listener for permission events on the file's file system
- * (item 10): every read of the file must ask it first, and a chain is a
+ * A fanotify listener for permission events on the file (item 10): every
+ * read of a file opened while it listens asks it first, and a chain is a
  * read per hop, so every hop must; the driver tier, which continues hops
- * where nothing may wait for the listener, steps aside for every hop.
- * The listener's answers are counted: one per hop at least.
+ * where nothing may wait for the listener, steps aside for such a file.
+ * The chain's file is opened again once the listener is there (6.12
+ * decides at open whether a file's reads ask), and the listener's
+ * answers are counted: one per hop at least.  The file opened before
+ * the listener still runs in the driver, as its read(2)s skip it.
  */
 TEST_F(driver, fanotify_permission_events_for_every_hop)
 {
 	struct perm_answerer a = { .fan = -1 };
 	static struct drv_chain c;
 	long driver, generic;
+	struct io_uring ring;
 	pthread_t t;
+	int fd;
 
 	if (variant->dev)
-		SKIP(return, "a raw partition's reads are not a file system's");
+		SKIP(return, "a raw partition is no file system's file");
 	a.fan = fanotify_init(FAN_CLASS_CONTENT | FAN_CLOEXEC, O_RDONLY | O_LARGEFILE);
 	if (a.fan < 0)
 		SKIP(return, "fanotify permission events: %s", strerror(errno));
-	ASSERT_TRUE(drv_correct(&c, drv_run(&self->ring, &c, 0, self->tag)));
-	driver = ring_counter(&self->ring, "BpfChainHopsDriver");
-	generic = ring_counter(&self->ring, "BpfChainHopsGeneric");
 	ASSERT_EQ(0, fanotify_mark(a.fan, FAN_MARK_ADD, FAN_ACCESS_PERM, AT_FDCWD, self->path))
 		TH_LOG("fanotify_mark: %s", strerror(errno));
 	ASSERT_EQ(0, pthread_create(&t, NULL, answer_permission_events, &a));
 
-	EXPECT_TRUE(drv_correct(&c, drv_run(&self->ring, &c, 0, self->tag)));
+	fd = open(self->path, O_RDONLY | (variant->o_direct ? O_DIRECT : 0));
+	ASSERT_LE(0, fd);
+	ASSERT_EQ(0, io_uring_queue_init(16, &ring, 0));
+	ASSERT_EQ(0, io_uring_register_files(&ring, &fd, 1));
+	ASSERT_EQ(0, register_progs(&ring, &self->prog, 1, 0));
+	EXPECT_TRUE(drv_correct(&c, drv_run(&ring, &c, 0, self->tag)));
 	EXPECT_LE(NBLOCKS, __atomic_load_n(&a.events, __ATOMIC_ACQUIRE));
-	EXPECT_EQ(driver, ring_counter(&self->ring, "BpfChainHopsDriver"));
-	EXPECT_EQ(generic + NBLOCKS, ring_counter(&self->ring, "BpfChainHopsGeneric"));
+	EXPECT_EQ(0, __atomic_load_n(&a.unanswered, __ATOMIC_ACQUIRE));
+	EXPECT_EQ(0, ring_counter(&ring, "BpfChainHopsDriver"));
+	EXPECT_EQ(NBLOCKS, ring_counter(&ring, "BpfChainHopsGeneric"));
 	TH_LOG("%d hops, %ld permission events answered", NBLOCKS,
 	       __atomic_load_n(&a.events, __ATOMIC_ACQUIRE));
+	io_uring_queue_exit(&ring);
+	close(fd);
+
+	/* opened before the listener: its reads do not ask */
+	driver = ring_counter(&self->ring, "BpfChainHopsDriver");
+	generic = ring_counter(&self->ring, "BpfChainHopsGeneric");
+	EXPECT_TRUE(drv_correct(&c, drv_run(&self->ring, &c, 0, self->tag)));
+	EXPECT_EQ(driver + (variant->driver ? NBLOCKS : 0),
+		  ring_counter(&self->ring, "BpfChainHopsDriver"));
+	EXPECT_EQ(generic + (variant->driver ? 0 : NBLOCKS),
+		  ring_counter(&self->ring, "BpfChainHopsGeneric"));
 
 	__atomic_store_n(&a.stop, 1, __ATOMIC_RELEASE);
 	pthread_join(t, NULL);
