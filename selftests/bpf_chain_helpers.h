@@ -254,4 +254,16 @@ static inline int drv_run(struct io_uring *ring, struct drv_chain *c, int start,
 	return res;
 }
 
+/* Write the string @val to the file @path (sysfs, cgroupfs): 0, or -1 and errno. */
+static inline int put_string(const char *path, const char *val)
+{
+	int fd = open(path, O_WRONLY), ok;
+
+	if (fd < 0)
+		return -1;
+	ok = write(fd, val, strlen(val)) == (ssize_t)strlen(val);
+	close(fd);
+	return ok ? 0 : -1;
+}
+
 #endif /* BPF_CHAIN_HELPERS_H */

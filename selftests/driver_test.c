@@ -186,15 +186,9 @@ TEST_F(driver, hops_count_as_reads_in_iostat)
 static int cg_write(const char *dir, const char *file, const char *val)
 {
 	char path[256];
-	int fd, ok;
 
 	snprintf(path, sizeof(path), "%s/%s", dir, file);
-	fd = open(path, O_WRONLY);
-	if (fd < 0)
-		return -1;
-	ok = write(fd, val, strlen(val)) == (ssize_t)strlen(val);
-	close(fd);
-	return ok ? 0 : -1;
+	return put_string(path, val);
 }
 
 /* rios of the disk @devno in the cgroup @dir's io.stat, or -1 */

@@ -9,18 +9,6 @@
  */
 #include "bpf_chain_helpers.h"
 
-/* Write @val to the sysfs or module parameter file @path. */
-static int put_sysfs(const char *path, const char *val)
-{
-	int fd = open(path, O_WRONLY), ok;
-
-	if (fd < 0)
-		return -1;
-	ok = write(fd, val, strlen(val)) == (ssize_t)strlen(val);
-	close(fd);
-	return ok ? 0 : -1;
-}
-
 /* Reset /sys/class/nvme/@ctrl with @pollq poll queues; wait until live. */
 static int reset_with_poll_queues(const char *ctrl, const char *pollq)
 {
@@ -35,8 +23,8 @@ static int reset_with_poll_queues(const char *ctrl, const char *pollq)
 	close(fd);
 	/* nvme reads poll_queues whenever it sets a controller's queues up */
 	snprintf(path, sizeof(path), "/sys/class/nvme/%s/reset_controller", ctrl);
-	ret = put_sysfs(param, pollq) || put_sysfs(path, "1");
-	put_sysfs(param, old);
+	ret = put_string(param, pollq) || put_string(path, "1");
+	put_string(param, old);
 	snprintf(path, sizeof(path), "/sys/class/nvme/%s/state", ctrl);
 	for (i = 0; !ret && i < 300; i++) {
 		f = fopen(path, "r");
