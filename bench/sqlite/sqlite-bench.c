@@ -25,7 +25,9 @@
  * Lookups run for WARMUP s (not counted), then for WINDOW s, the measured
  * window, which "ID start" and "ID end" lines in the file MARKS bracket
  * (bench/host-monitor answers them with the CPU time of the guest's vCPUs).
- * Keys are uniform over 1..max(rowid), from a fixed seed.  Every EVERY-th
+ * Keys are uniform over 1..max(rowid), from a seed made from ID, so that
+ * runs with other IDs look up other keys (the same keys again would find
+ * the previous run's pages in the kernel's page cache).  Every EVERY-th
  * lookup of the window (at most 2,000) is checked afterwards against a
  * fresh sqlite3 connection's answer, column by column and byte for byte:
  * one mismatch and the program exits 1.  Output: one CSV row (-H prints
@@ -90,6 +92,18 @@ static double now(void)
 
 static uint64_t rng = 0x9e3779b97f4a7c15ULL;
 static int64_t max_rowid;
+
+/* the seed of the keys: FNV-1a of the run's ID */
+static void seed(const char *id)
+{
+	uint64_t h = 0xcbf29ce484222325ULL;
+
+	for (; *id; id++)
+		h = (h ^ (unsigned char)*id) * 0x100000001b3ULL;
+	rng ^= h;
+	if (!rng)
+		rng = 1;
+}
 
 static int64_t next_key(void)
 {
@@ -620,6 +634,7 @@ int main(int argc, char **argv)
 	    (m == M_SQLITE && o.cache))
 		usage();
 	o.mode = m;
+	seed(o.id);
 	o.path = argv[optind];
 	o.table = argv[optind + 1];
 
