@@ -64,7 +64,7 @@ bench: all
 # The SQLite benchmark (bench/sqlite/README.md), in one boot of a guest of
 # 512 MiB: random rowid lookups on a 1.2 GiB database through the SQLite
 # library, a user-space O_DIRECT traversal and bpfchain-sqlite's chains
-# (about 20 minutes).  The database is built once on the host and kept in
+# (about 13 minutes).  The database is built once on the host and kept in
 # build/bench-sqlite/db; results in build/bench-sqlite (results.md,
 # sqlite.png).
 SQLITE_BENCH := build/bench-sqlite
