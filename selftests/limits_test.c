@@ -1,15 +1,23 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
- * Namespaces unlike the lab's (rig/vm-run adds them): 4096-byte LBAs, and
- * zones of 1 MiB.  A hop the device cannot read as one request continued
- * in place (not aligned to the logical block size, across a zone boundary)
- * goes to the generic tier, first hop or not: a chain's answer is the
- * generic tier's, never a block next to the one asked for, never an I/O
- * error from the device, never a split request taken for the chain's own.
+ * Namespaces unlike the lab's (rig/vm-run adds them): 4096-byte LBAs,
+ * zones of 1 MiB, metadata with protection information, a controller with
+ * a small maximum data transfer size, and a namespace shared by the two
+ * controllers of one subsystem (a multipath head).  A hop the device cannot
+ * read as one request continued in place (not aligned to the logical block
+ * size, across a zone boundary, on a queue with an integrity profile) goes
+ * to the generic tier, first hop or not: a chain's answer is the generic
+ * tier's, never a block next to the one asked for, never an I/O error from
+ * the device, never a split request taken for the chain's own.  The ring's
+ * counters tell which tier read each hop.
  */
 #include "bpf_chain_helpers.h"
+#include <limits.h>
 
-/* Reset /sys/class/nvme/@ctrl with @pollq poll queues; wait until live. */
+/*
+ * Reset /sys/class/nvme/@ctrl with @pollq poll queues (NULL: as many as
+ * nvme's parameter says now); wait until live.
+ */
 static int reset_with_poll_queues(const char *ctrl, const char *pollq)
 {
 	const char *param = "/sys/module/nvme/parameters/poll_queues";
@@ -23,8 +31,9 @@ static int reset_with_poll_queues(const char *ctrl, const char *pollq)
 	close(fd);
 	/* nvme reads poll_queues whenever it sets a controller's queues up */
 	snprintf(path, sizeof(path), "/sys/class/nvme/%s/reset_controller", ctrl);
-	ret = put_string(param, pollq) || put_string(path, "1");
-	put_string(param, old);
+	ret = (pollq && put_string(param, pollq)) || put_string(path, "1");
+	if (pollq)
+		put_string(param, old);
 	snprintf(path, sizeof(path), "/sys/class/nvme/%s/state", ctrl);
 	for (i = 0; !ret && i < 300; i++) {
 		f = fopen(path, "r");
@@ -39,24 +48,58 @@ static int reset_with_poll_queues(const char *ctrl, const char *pollq)
 	return -1;
 }
 
-/* The controller of the zoned namespace, by serial, and its io_poll. */
-static int zoned_ctrl(char *ctrl, size_t len)
+/*
+ * The @nth (from 0) controller whose serial is @want, in the order of
+ * their instance numbers ("nvme3"): 0, or -1 when there is none.
+ */
+static int ctrl_by_serial(const char *want, int nth, char *ctrl, size_t len)
 {
 	char path[300], serial[64];
-	int i, found = 0;
+	int i, found;
 	FILE *f;
 
-	for (i = 0; i < 16 && !found; i++) {
+	for (i = 0; i < 64; i++) {
 		snprintf(path, sizeof(path), "/sys/class/nvme/nvme%d/serial", i);
 		f = fopen(path, "r");
 		if (!f)
 			continue;
-		found = fscanf(f, "%63s", serial) == 1 && !strcmp(serial, "bpfchain-zoned");
+		found = fscanf(f, "%63s", serial) == 1 && !strcmp(serial, want);
 		fclose(f);
-		if (found)
+		if (found && nth-- == 0) {
 			snprintf(ctrl, len, "nvme%d", i);
+			return 0;
+		}
 	}
-	return found ? 0 : -1;
+	return -1;
+}
+
+/* The controller of the zoned namespace, by serial, and its io_poll. */
+static int zoned_ctrl(char *ctrl, size_t len)
+{
+	return ctrl_by_serial("bpfchain-zoned", 0, ctrl, len);
+}
+
+/* Read /sys/class/block/<@dev's disk>/@attr into @out: 0, or -1. */
+static int disk_attr(const char *dev, const char *attr, char *out, size_t len)
+{
+	char real[PATH_MAX], path[PATH_MAX + 64];
+	const char *name;
+	FILE *f;
+	int ok;
+
+	if (!realpath(dev, real))
+		return -1;
+	name = strrchr(real, '/') + 1;
+	snprintf(path, sizeof(path), "/sys/class/block/%s/%s", name, attr);
+	f = fopen(path, "r");
+	if (!f)
+		return -1;
+	ok = !!fgets(out, len, f);
+	fclose(f);
+	if (!ok)
+		return -1;
+	out[strcspn(out, "\n")] = 0;
+	return 0;
 }
 
 static int zoned_io_poll(const char *ctrl)
@@ -84,6 +127,8 @@ static const __u64 lim_list[] = {
 };
 
 #define LIM_N	ARRAY_SIZE(lim_list)
+/* hops of the chains same_answer_as_the_generic_tier runs in each tier */
+#define LIM_HOPS	(LIM_N + LIM_N - 3)
 
 FIXTURE(limits) {
 	struct io_uring ring;
@@ -102,22 +147,58 @@ FIXTURE_VARIANT(limits) {
 	int o_direct;
 	int zoned;		/* the device is zoned: reset it, write by zone */
 	int unaligned;		/* 512-byte aligned is not its LBA size */
+	/*
+	 * Whether the driver tier must read hops of the chains (1) or none
+	 * (0).  Where it must and the device can read every hop of the list
+	 * as one request continued in place (not unaligned, not zoned), it
+	 * must read every hop.
+	 */
+	int driver;
+	int integrity;		/* an integrity profile: PI, every hop handed over */
+	int max_transfer;	/* the controller's limit in bytes (rig/vm-run's mdts) */
+	const char *mpath;	/* serial of the two controllers sharing the namespace */
 };
 
 FIXTURE_VARIANT_ADD(limits, lba4k_raw) {
-	.dev = "/dev/bpfchain-4k-raw", .o_direct = 1, .unaligned = 1,
+	.dev = "/dev/bpfchain-4k-raw", .o_direct = 1, .unaligned = 1, .driver = 1,
 };
 
 FIXTURE_VARIANT_ADD(limits, lba4k_ext4) {
-	.dir = "/mnt/nvme-4k", .o_direct = 1, .unaligned = 1,
+	.dir = "/mnt/nvme-4k", .o_direct = 1, .unaligned = 1, .driver = 1,
 };
 
 FIXTURE_VARIANT_ADD(limits, lba4k_ext4_buffered) {
-	.dir = "/mnt/nvme-4k", .unaligned = 1,
+	.dir = "/mnt/nvme-4k", .unaligned = 1, .driver = 1,
 };
 
 FIXTURE_VARIANT_ADD(limits, zoned_raw) {
-	.dev = "/dev/bpfchain-zoned", .o_direct = 1, .zoned = 1,
+	.dev = "/dev/bpfchain-zoned", .o_direct = 1, .zoned = 1, .driver = 1,
+};
+
+/*
+ * 8 bytes of metadata per 512-byte LBA, PI type 1: the block layer adds
+ * and checks the protection information of every read, so
+ * blk_continuable() refuses the queue and every hop is the generic tier's.
+ */
+FIXTURE_VARIANT_ADD(limits, pi_raw) {
+	.dev = "/dev/bpfchain-pi", .o_direct = 1, .driver = 0, .integrity = 1,
+};
+
+/*
+ * A controller that transfers at most 8 KiB per command (mdts=1): every
+ * hop (at most a page) fits, so the driver tier reads them all.
+ */
+FIXTURE_VARIANT_ADD(limits, mdts_raw) {
+	.dev = "/dev/bpfchain-mdts", .o_direct = 1, .driver = 1, .max_transfer = 8192,
+};
+
+/*
+ * The multipath head over two controllers (the first controller's
+ * namespace on a kernel without NVME_MULTIPATH).  .driver: the driver
+ * tier continues hops on a head's paths.
+ */
+FIXTURE_VARIANT_ADD(limits, multipath_raw) {
+	.dev = "/dev/bpfchain-mp", .o_direct = 1, .driver = 1, .mpath = "bpfchain-mp",
 };
 
 FIXTURE_SETUP(limits)
@@ -216,12 +297,14 @@ static int lim_run(struct io_uring *ring, unsigned int start, __u8 flags,
 TEST_F(limits, same_answer_as_the_generic_tier)
 {
 	long driver = ring_counter(&self->ring, "BpfChainHopsDriver");
+	long generic = ring_counter(&self->ring, "BpfChainHopsGeneric");
 	long handoffs = ring_field(&self->ring, "BpfChainHandoffs", "boundary");
 	__u64 gen[3], drv[3];
 	unsigned int start;
 	int res_gen, res;
 
 	ASSERT_LE(0, driver);
+	ASSERT_LE(0, generic);
 	ASSERT_LE(0, handoffs);
 	/* from the first element, and from the first that crosses a zone */
 	for (start = 0; start < LIM_N; start += 3) {
@@ -239,12 +322,208 @@ TEST_F(limits, same_answer_as_the_generic_tier)
 			EXPECT_EQ(1000 + LIM_N - 1 + start, drv[1]);
 		}
 	}
-	/*
-	 * The driver tier ran (from 0 to 12800, which is aligned to what the
-	 * zoned namespace's LBAs are), and handed the rest to the generic tier.
-	 */
-	EXPECT_LE(driver + 2, ring_counter(&self->ring, "BpfChainHopsDriver"));
-	EXPECT_LE(handoffs + 2, ring_field(&self->ring, "BpfChainHandoffs", "boundary"));
+	if (!variant->driver) {
+		/* every hop in the generic tier, the forced and the others */
+		EXPECT_EQ(driver, ring_counter(&self->ring, "BpfChainHopsDriver"));
+		EXPECT_EQ(generic + 2 * LIM_HOPS,
+			  ring_counter(&self->ring, "BpfChainHopsGeneric"));
+	} else if (!variant->unaligned && !variant->zoned) {
+		/* every hop the driver tier could read, it read */
+		EXPECT_EQ(driver + LIM_HOPS, ring_counter(&self->ring, "BpfChainHopsDriver"))
+			TH_LOG("generic %ld (%ld before), handoffs: boundary %ld hole %ld",
+			       ring_counter(&self->ring, "BpfChainHopsGeneric"), generic,
+			       ring_field(&self->ring, "BpfChainHandoffs", "boundary"),
+			       ring_field(&self->ring, "BpfChainHandoffs", "hole"));
+		EXPECT_EQ(generic + LIM_HOPS, ring_counter(&self->ring, "BpfChainHopsGeneric"));
+	} else {
+		/*
+		 * The driver tier ran (from 0 to 12800, which is aligned to
+		 * what the zoned namespace's LBAs are), and handed the rest to
+		 * the generic tier.
+		 */
+		EXPECT_LE(driver + 2, ring_counter(&self->ring, "BpfChainHopsDriver"));
+		EXPECT_LE(handoffs + 2, ring_field(&self->ring, "BpfChainHandoffs", "boundary"));
+	}
+	/* the integrity profile refuses each hop the block map translated */
+	if (variant->integrity)
+		EXPECT_EQ(handoffs + LIM_HOPS,
+			  ring_field(&self->ring, "BpfChainHandoffs", "boundary"));
+}
+
+/* Is @res, @s the answer of the chain from list element @start? */
+static int lim_correct(unsigned int start, int res, const __u64 s[3])
+{
+	return res == (int)(LIM_N - start) && s[1] == 1000 + LIM_N - 1 + start;
+}
+
+/*
+ * The device is what rig/vm-run made, so that each variant tests what it
+ * says: an integrity profile, the transfer limit, two paths.
+ */
+TEST_F(limits, device_is_what_the_rig_made)
+{
+	char v[64], ctrl[32];
+
+	if (!variant->integrity && !variant->max_transfer && !variant->mpath)
+		SKIP(return, "checked by rig/tests/disks.sh");
+	if (variant->integrity) {
+		ASSERT_EQ(0, disk_attr(self->path, "integrity/format", v, sizeof(v)))
+			TH_LOG("%s: no integrity profile (CONFIG_BLK_DEV_INTEGRITY?)",
+			       self->path);
+		EXPECT_STREQ("T10-DIF-TYPE1-CRC", v);
+		/* the generic tier's reads are checked against it */
+		ASSERT_EQ(0, disk_attr(self->path, "integrity/read_verify", v, sizeof(v)));
+		EXPECT_STREQ("1", v);
+		ASSERT_EQ(0, disk_attr(self->path, "metadata_bytes", v, sizeof(v)));
+		EXPECT_STREQ("8", v);
+	}
+	if (variant->max_transfer) {
+		ASSERT_EQ(0, disk_attr(self->path, "queue/max_hw_sectors_kb", v, sizeof(v)));
+		EXPECT_EQ(variant->max_transfer / 1024, atoi(v));
+	}
+	if (variant->mpath) {
+		EXPECT_EQ(0, ctrl_by_serial(variant->mpath, 1, ctrl, sizeof(ctrl)))
+			TH_LOG("no second controller with serial %s", variant->mpath);
+		/*
+		 * A head is a disk of the subsystem (which has no cntlid),
+		 * not of a controller; without NVME_MULTIPATH there is none.
+		 */
+		if (access("/sys/module/nvme_core/parameters/multipath", F_OK) == 0) {
+			ASSERT_EQ(0, disk_attr(self->path, "device/subsysnqn", v, sizeof(v)));
+			EXPECT_EQ(0, strcmp(v + strlen(v) - strlen(variant->mpath), variant->mpath))
+				TH_LOG("subsystem %s", v);
+			EXPECT_NE(0, disk_attr(self->path, "device/cntlid", v, sizeof(v)))
+				TH_LOG("%s is a controller's namespace, not a multipath head",
+				       self->path);
+		}
+	}
+}
+
+/*
+ * No hop is ever larger than the smallest transfer limit an NVMe
+ * controller can have (mdts=1: two 4 KiB pages; 0 means no limit): the
+ * opcode takes at most a page per hop.  Where a hop is larger than the
+ * limit (pages larger than the limit), the block layer would split it,
+ * so the generic tier must read it, with the generic tier's answer.
+ */
+TEST_F(limits, hop_larger_than_the_transfer_limit)
+{
+	long driver = ring_counter(&self->ring, "BpfChainHopsDriver");
+	unsigned int len = 2 * variant->max_transfer, i;
+	struct io_uring_cqe *cqe;
+	__u64 s[2][3];
+	void *buf;
+	int res[2];
+
+	if (!variant->max_transfer)
+		SKIP(return, "only the small-MDTS controller has a transfer limit below a page");
+	ASSERT_EQ(0, posix_memalign(&buf, 4096, len));
+	for (i = 0; i < 2; i++) {
+		struct io_uring_sqe *sqe = io_uring_get_sqe(&self->ring);
+
+		s[i][0] = 0;
+		s[i][1] = 0;
+		s[i][2] = self->tag;
+		io_uring_prep_rw(IORING_OP_BPF_CHAIN, sqe, 0, buf, len, 0);
+		sqe->flags = IOSQE_FIXED_FILE;
+		sqe->bpf_chain_flags = i ? IORING_BPF_CHAIN_GENERIC : 0;
+		sqe->bpf_chain_scratch = (uintptr_t)s[i];
+		sqe->bpf_chain_scratch_len = sizeof(s[i]);
+		ASSERT_EQ(1, io_uring_submit(&self->ring));
+		ASSERT_EQ(0, io_uring_wait_cqe(&self->ring, &cqe));
+		res[i] = cqe->res;
+		io_uring_cqe_seen(&self->ring, cqe);
+	}
+	free(buf);
+	if (len > (unsigned int)getpagesize()) {
+		EXPECT_EQ(-EINVAL, res[0]);
+		EXPECT_EQ(-EINVAL, res[1]);
+	} else {
+		EXPECT_TRUE(lim_correct(0, res[0], s[0])) TH_LOG("%d", res[0]);
+		EXPECT_TRUE(lim_correct(0, res[1], s[1])) TH_LOG("%d", res[1]);
+	}
+	EXPECT_EQ(driver, ring_counter(&self->ring, "BpfChainHopsDriver"));
+	/* a hop of a page fits, and the driver tier reads it */
+	EXPECT_TRUE(lim_correct(LIM_N - 1, lim_run(&self->ring, LIM_N - 1, 0, s[0],
+						   self->buf, self->tag), s[0]));
+	EXPECT_EQ(driver + 1, ring_counter(&self->ring, "BpfChainHopsDriver"));
+}
+
+#define LIM_INFLIGHT	4
+
+/*
+ * Reset each of the two controllers under the multipath head in turn,
+ * between chains and while chains are in flight: a hop on the path whose
+ * controller resets is retried there or on the other path, so every
+ * answer stays right; afterwards the driver tier reads hops again.
+ */
+TEST_F(limits, answers_right_while_a_path_resets)
+{
+	struct {
+		__u64 s[3];
+		void *buf;
+		int res;
+	} c[LIM_INFLIGHT];
+	struct io_uring_cqe *cqe;
+	char ctrl[2][32];
+	__u64 s[3];
+	long driver;
+	int k, i;
+
+	if (!variant->mpath)
+		SKIP(return, "only the multipath namespace has two controllers");
+	/* braced: the harness's TH_LOG is a statement of its own */
+	for (k = 0; k < 2; k++) {
+		ASSERT_EQ(0, ctrl_by_serial(variant->mpath, k, ctrl[k], sizeof(ctrl[k])))
+			TH_LOG("no controller %d with serial %s (rig/vm-run adds it)", k,
+			       variant->mpath);
+	}
+	for (i = 0; i < LIM_INFLIGHT; i++)
+		ASSERT_EQ(0, posix_memalign(&c[i].buf, 4096, DRV_BS));
+	for (k = 0; k < 2; k++) {
+		/* between chains */
+		ASSERT_EQ(0, reset_with_poll_queues(ctrl[k], NULL)) TH_LOG("%s", ctrl[k]);
+		EXPECT_TRUE(lim_correct(0, lim_run(&self->ring, 0, 0, s, self->buf,
+						   self->tag), s));
+		EXPECT_TRUE(lim_correct(0, lim_run(&self->ring, 0, IORING_BPF_CHAIN_GENERIC,
+						   s, self->buf, self->tag), s));
+		/* while chains, in both tiers, are in flight */
+		for (i = 0; i < LIM_INFLIGHT; i++) {
+			struct io_uring_sqe *sqe = io_uring_get_sqe(&self->ring);
+
+			c[i].s[0] = i;
+			c[i].s[1] = 0;
+			c[i].s[2] = self->tag;
+			io_uring_prep_rw(IORING_OP_BPF_CHAIN, sqe, 0, c[i].buf, DRV_BS,
+					 lim_list[i]);
+			sqe->flags = IOSQE_FIXED_FILE;
+			sqe->bpf_chain_flags = i & 1 ? IORING_BPF_CHAIN_GENERIC : 0;
+			sqe->bpf_chain_scratch = (uintptr_t)c[i].s;
+			sqe->bpf_chain_scratch_len = sizeof(c[i].s);
+			sqe->user_data = i;
+		}
+		ASSERT_EQ(LIM_INFLIGHT, io_uring_submit(&self->ring));
+		EXPECT_EQ(0, reset_with_poll_queues(ctrl[k], NULL)) TH_LOG("%s", ctrl[k]);
+		for (i = 0; i < LIM_INFLIGHT; i++) {
+			ASSERT_EQ(0, io_uring_wait_cqe(&self->ring, &cqe));
+			ASSERT_GT(LIM_INFLIGHT, cqe->user_data);
+			c[cqe->user_data].res = cqe->res;
+			io_uring_cqe_seen(&self->ring, cqe);
+		}
+		for (i = 0; i < LIM_INFLIGHT; i++) {
+			EXPECT_TRUE(lim_correct(i, c[i].res, c[i].s))
+				TH_LOG("reset of %s: chain from %#llx: %d, %llu", ctrl[k],
+				       (unsigned long long)lim_list[i], c[i].res,
+				       (unsigned long long)c[i].s[1]);
+		}
+	}
+	for (i = 0; i < LIM_INFLIGHT; i++)
+		free(c[i].buf);
+	/* both paths live again: the tier the variant wants reads the hops */
+	driver = ring_counter(&self->ring, "BpfChainHopsDriver");
+	EXPECT_TRUE(lim_correct(0, lim_run(&self->ring, 0, 0, s, self->buf, self->tag), s));
+	EXPECT_EQ(driver + (variant->driver ? (long)LIM_N : 0),
+		  ring_counter(&self->ring, "BpfChainHopsDriver"));
 }
 
 /*
