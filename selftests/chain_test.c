@@ -504,9 +504,15 @@ TEST_F(chain, cancel)
 		io_uring_cqe_seen(&self->ring, cqe);
 	}
 	if (variant->o_direct || variant->driver) {
-		/* the first read is asynchronous: the cancel finds the chain */
+		/*
+		 * The first read is asynchronous: the cancel finds the chain,
+		 * or its worker running it in io-wq (-EALREADY: a file whose
+		 * block map must be built again first, as on xfs after the
+		 * write above), and the chain ends.
+		 */
 		EXPECT_EQ(-ECANCELED, chain_res);
-		EXPECT_LE(0, cancel_res);
+		EXPECT_TRUE(cancel_res >= 0 || cancel_res == -EALREADY)
+			TH_LOG("cancel %d", cancel_res);
 		EXPECT_GT(hops + 65536, ring_hops(&self->ring));
 	} else {
 		/* cached reads can finish the chain before the cancel runs */
