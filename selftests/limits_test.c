@@ -271,7 +271,29 @@ FIXTURE_TEARDOWN(limits)
 	free(self->buf);
 }
 
-/* The chain from list element @start, in the tier @flags asks for. */
+/*
+ * A CQE of @ring within @secs seconds, or -ETIME.  io_uring_enter() does
+ * not time out waits on an IOPOLL ring: ask it to poll once, again and
+ * again, without waiting.
+ */
+static int lim_wait(struct io_uring *ring, struct io_uring_cqe **cqe, int secs)
+{
+	time_t end = time(NULL) + secs;
+
+	while (io_uring_peek_cqe(ring, cqe)) {
+		if (time(NULL) > end)
+			return -ETIME;
+		if (io_uring_enter(ring->ring_fd, 0, 0, IORING_ENTER_GETEVENTS, NULL) < 0 &&
+		    errno != EINTR && errno != EAGAIN)
+			return -errno;
+	}
+	return 0;
+}
+
+/*
+ * The chain from list element @start, in the tier @flags asks for: its
+ * result, or -ETIME when it has not ended after 30 seconds.
+ */
 static int lim_run(struct io_uring *ring, unsigned int start, __u8 flags,
 		   __u64 scratch[3], void *buf, __u64 tag)
 {
@@ -287,8 +309,11 @@ static int lim_run(struct io_uring *ring, unsigned int start, __u8 flags,
 	sqe->bpf_chain_flags = flags;
 	sqe->bpf_chain_scratch = (uintptr_t)scratch;
 	sqe->bpf_chain_scratch_len = 3 * sizeof(__u64);
-	if (io_uring_submit(ring) != 1 || io_uring_wait_cqe(ring, &cqe))
+	if (io_uring_submit(ring) != 1)
 		return -EPIPE;
+	res = lim_wait(ring, &cqe, 30);
+	if (res)
+		return res;
 	res = cqe->res;
 	io_uring_cqe_seen(ring, cqe);
 	return res;
@@ -348,6 +373,50 @@ TEST_F(limits, same_answer_as_the_generic_tier)
 	if (variant->integrity)
 		EXPECT_EQ(handoffs + LIM_HOPS,
 			  ring_field(&self->ring, "BpfChainHandoffs", "boundary"));
+}
+
+/*
+ * The chains of same_answer_as_the_generic_tier on an IOPOLL ring, in
+ * both tiers.  Its poll loop must never wait: a hop that it cannot read
+ * without waiting goes to io-wq (BpfChainPollWaits).  On the zoned
+ * namespace every hop across a zone boundary is one: the block layer
+ * would have to split it, which it never does for a nowait read.  Fails
+ * if such a chain does not end (-ETIME) or ends with an error.
+ */
+TEST_F_TIMEOUT(limits, same_answer_on_an_iopoll_ring, 300)
+{
+	struct io_uring ring;
+	unsigned int start;
+	char ctrl[32];
+	__u64 s[3];
+	int i, res;
+
+	ASSERT_EQ(0, io_uring_queue_init(4, &ring, IORING_SETUP_IOPOLL));
+	ASSERT_EQ(0, io_uring_register_files(&ring, &self->fd, 1));
+	ASSERT_EQ(0, register_progs(&ring, &self->prog, 1, 0));
+	for (start = 0; start < LIM_N; start += 3) {
+		for (i = 0; i < 2; i++) {
+			res = lim_run(&ring, start, i ? 0 : IORING_BPF_CHAIN_GENERIC, s,
+				      self->buf, self->tag);
+			ASSERT_NE(-ETIME, res)
+				TH_LOG("chain from %#llx (%s tier): no CQE after 30 s",
+				       (unsigned long long)lim_list[start], i ? "auto" : "generic");
+			if (variant->unaligned && variant->o_direct) {
+				EXPECT_EQ(-EINVAL, res);
+			} else {
+				EXPECT_EQ((int)(LIM_N - start), res);
+				EXPECT_EQ(1000 + LIM_N - 1 + start, s[1]);
+			}
+		}
+	}
+	if (variant->zoned) {
+		/* two boundaries in each of the 4 chains */
+		EXPECT_LE(8, ring_counter(&ring, "BpfChainPollWaits"));
+		/* and the driver tier ran, where the device polls */
+		if (!zoned_ctrl(ctrl, sizeof(ctrl)) && zoned_io_poll(ctrl) == 1)
+			EXPECT_LE(2, ring_counter(&ring, "BpfChainHopsDriver"));
+	}
+	io_uring_queue_exit(&ring);
 }
 
 /* Is @res, @s the answer of the chain from list element @start? */
@@ -529,9 +598,7 @@ TEST_F(limits, answers_right_while_a_path_resets)
 /*
  * An IOPOLL ring on a controller without poll queues (nvme.poll_queues=0
  * is nvme's default): the device cannot take polled bios, so the generic
- * tier reads every hop.  One block, inside a zone: on an IOPOLL ring the
- * generic tier reads synchronously without waiting, which a read the
- * block layer must split never does, so it would be tried forever.
+ * tier reads every hop.  One block, inside a zone.
  */
 TEST_F(limits, iopoll_ring_without_poll_queues)
 {
