@@ -17,24 +17,35 @@
 # page size, every lookup run by the host build (bpfchain-sqlite-emu -T:
 # the programs' C source under progs' chain emulator).
 #
-# Scaled for TCG: ROWS rows per database, KEYS rowids, IDX values of each
-# index and RANGES ranges per database (environment; the issue asks 1M,
-# 10000, 2000, 200; SCALE=issue sets those).  Prints one line per case and
-# a summary.  SPECs (NAME|DIR|PAGESIZE[|TIER,...]) name the databases to
-# test and, optionally, the tiers; default all of the above.  --queries or
-# --corrupt runs only the lookups or only the corruptions (make test runs
-# them as separate tests, each within run-tests' time limit).
+# Scale: ROWS rows per database, KEYS rowids, IDX values of each index and
+# RANGES ranges per database (environment; default 20,000, 2,000, 300, 40).
+# SCALE=issue sets the issue's: 1M, 10,000, 2,000, 200; make test runs the
+# lookups (--queries) at that scale, the corruptions (--corrupt) at the
+# default (sqlite/Makefile says why).  Prints one line per case with its
+# time and a summary.  SPECs (NAME|DIR|PAGESIZE[|TIER,...]) name the
+# databases to test and, optionally, the tiers; default all of the above.
+# --queries or --corrupt runs only the lookups or only the corruptions
+# (make test runs them as separate tests, each within its time limit).
+#
+# Each database is built once for the tests of a boot that share it: in
+# DIR/sqlite-compare.NAME-pPAGESIZE.ROWS (with its description, the
+# lookups' keys and sqlite3's answers, each kept only once complete), which
+# --keep leaves for the next test of the same spec and scale; without it
+# the test removes it when done, whether it built it or found it (make
+# test passes --keep to every test but the last of a database).  A test run
+# alone builds what it does not find.  One test at a time (run-tests).
 #
 # Which lookups run in which tier: every one in the auto tier (the cached
 # ones, O_DIRECT with one lookup in flight, and all of them again on the
 # VACUUMed copy); the plain ones and O_DIRECT in the forced generic tier;
 # the plain ones through BPF_PROG_TEST_RUN.  The cache is user space, the
 # same whichever tier reads below it.
-#   compare.sh [--host] [--queries|--corrupt] BUILD_SQLITE_DIR [SPEC...]
+#   compare.sh [--host] [--queries|--corrupt] [--keep] BUILD_SQLITE_DIR [SPEC...]
 set -u
-host=0 parts="queries corrupt"
+host=0 parts="queries corrupt" keep=0
 [ "${1:-}" = --host ] && { host=1; shift; }
 case ${1:-} in --queries) parts=queries; shift ;; --corrupt) parts=corrupt; shift ;; esac
+[ "${1:-}" = --keep ] && { keep=1; shift; }
 build=$1
 shift
 if [ "${SCALE:-}" = issue ]; then
@@ -59,11 +70,13 @@ fail() { echo "FAIL: $*"; fails=$((fails + 1)); }
 # shrinks with ROWS, so that a value matches about 20 rows at any scale),
 # REALs (whole ones too) in r, text in s (every 97th over 3000 bytes:
 # overflow pages, and index entries that spill), blobs in b (every 61st a
-# 5000-byte one), NULLs everywhere; then deleted rows.
+# 5000-byte one), NULLs everywhere; then deleted rows.  No rollback journal
+# while building (a new file, nothing to roll back to; the file's format is
+# the same): the deletions would otherwise write most of it twice.
 mk() {
 	local k=$((ROWS / 2000 > 7 ? ROWS / 2000 : 7))
 	rm -f "$1"
-	sqlite3 "$1" "PRAGMA page_size = $2; PRAGMA cache_size = -65536;
+	sqlite3 "$1" "PRAGMA page_size = $2; PRAGMA cache_size = -65536; PRAGMA journal_mode = OFF;
 	CREATE TABLE t(id INTEGER PRIMARY KEY, n INT, r REAL, s TEXT, b BLOB, z);
 	WITH RECURSIVE c(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM c WHERE i < $ROWS)
 	INSERT INTO t SELECT i * 3,
@@ -78,7 +91,82 @@ mk() {
 		ELSE x'4142' || randomblob(i % 9) END,
 		NULL FROM c;
 	CREATE INDEX t_n ON t(n); CREATE INDEX t_s ON t(s);
-	DELETE FROM t WHERE id % 11 = 0 OR (id > $ROWS / 7 * 3 AND id < $ROWS / 7 * 9);" || return 1
+	DELETE FROM t WHERE id % 11 = 0 OR (id > $ROWS / 7 * 3 AND id < $ROWS / 7 * 9);" > /dev/null || return 1
+}
+
+free_mib() { df -Pm "$1" | awk 'NR == 2 { print $4 }'; }
+
+# database: $cache/t.db, this spec's database at this scale, and its
+# description in $cache/about; built unless a test before this one left it
+# (--keep).  t.db appears last, when everything is complete, so a test
+# killed while building leaves nothing to reuse.
+database() {
+	local t0=$SECONDS about
+	if [ -f "$cache/t.db" ] && [ -f "$cache/about" ]; then
+		echo "$name: $(cat "$cache/about"), left by the test before; tiers: $tiers"
+		return 0
+	fi
+	rm -rf "$cache"
+	mkdir -p "$cache" && mk "$cache/new.db" "$ps" || return 1
+	# one pass of dbstat over every page: overflow pages, and the depth of t
+	about=$(sqlite3 -separator ' ' "$cache/new.db" "SELECT (SELECT count(*) FROM t), page_count, freelist_count, ov, depth
+		FROM pragma_page_count, pragma_freelist_count, (SELECT sum(pagetype = 'overflow') AS ov,
+			max(CASE WHEN name = 't' THEN length(path) - length(replace(path, '/', '')) END) AS depth FROM dbstat)" |
+		awk '{ printf "%s rows, %s pages (%s free), %s overflow pages, b-tree depth %s", $1, $2, $3, $4, $5 }') &&
+		[ -n "$about" ] || return 1
+	echo "$about, $(($(stat -c %s "$cache/new.db") >> 20)) MiB, built in $((SECONDS - t0)) s" > "$cache/about" &&
+		mv "$cache/new.db" "$cache/t.db" || return 1
+	echo "$name: $(cat "$cache/about") ($(free_mib "$dir") MiB left on $dir); tiers: $tiers"
+}
+
+# keys DB: the lookups' keys ($ids, $vals, $svals, $rng), chosen once from
+# DB at this scale and kept in $keydir, the same for the VACUUMed copy (the
+# same rows)
+keys() {
+	local db=$1 t0=$SECONDS maxid=$((ROWS * 3 + 10))
+	keydir=$cache/keys.$KEYS-$IDX-$RANGES
+	if [ ! -f "$keydir/done" ]; then
+		rm -rf "$keydir"
+		mkdir -p "$keydir" || return 1
+		# KEYS different rowids (present and absent) in random order
+		awk -v n="$KEYS" -v m="$maxid" 'BEGIN { srand(7); while (c < n) { k = int(rand() * m) - 3; if (!(k in s)) { s[k]; c++; print k } } }' |
+			sort -n > "$keydir/ids"
+		# IDX different values of each index: of n, the small integers
+		# (present or not) drawn first, a third of them, then those of rows
+		# in a fixed pseudo-random order (the same in every run); texts
+		# likewise (present or not, then those of rows)
+		(awk -v n=$((IDX / 3)) 'BEGIN { srand(8); for (i = 0; i < n; i++) print int(rand() * 130) - 10 }'
+			sqlite3 "$db" "SELECT n FROM t WHERE n IS NOT NULL ORDER BY (rowid * 2654435761) % 4294967291 LIMIT $((IDX * 2))") |
+			awk -v n="$IDX" '!($0 in s) { s[$0]; if (c++ < n) print }' | sort -n > "$keydir/vals"
+		(awk -v n=$((IDX / 3)) -v m="$ROWS" 'BEGIN { srand(9); for (i = 0; i < n; i++) print "k" int(rand() * m) }'
+			sqlite3 "$db" "SELECT s FROM t WHERE length(s) < 64 ORDER BY (rowid * 2654435761) % 4294967291 LIMIT $((IDX * 2))") |
+			awk -v n="$IDX" '!($0 in s) { s[$0]; if (c++ < n) print }' | LC_ALL=C sort > "$keydir/svals"
+		awk -v n="$RANGES" -v m="$maxid" 'BEGIN { srand(10); for (i = 0; i < n; i++) { a = int(rand() * m) - 5; print a, a + int(rand() * 400) } }' > "$keydir/rng"
+		touch "$keydir/done"
+		echo "$name: keys chosen in $((SECONDS - t0)) s: $(grep -c . "$keydir/ids") rowids," \
+			"$(grep -c . "$keydir/vals") + $(grep -c . "$keydir/svals") index values, $(grep -c . "$keydir/rng") ranges"
+	fi
+	ids=$(cat "$keydir/ids") vals=$(cat "$keydir/vals") svals=$(cat "$keydir/svals") rng=$(cat "$keydir/rng")
+}
+
+# answers NAME DB WANTDIR: sqlite3's answers to the keys' queries on DB in
+# WANTDIR/want.{rowid,index,tindex,range}, unless a test before left them
+answers() {
+	local name=$1 db=$2 w=$3 t0=$SECONDS
+	[ -f "$w/done" ] && return 0
+	rm -rf "$w"
+	mkdir -p "$w" || return 1
+	sqlite3 -list "$db" "SELECT * FROM t WHERE rowid IN ($(echo $ids | tr ' ' ,)) ORDER BY rowid" > "$w/want.rowid"
+	sqlite3 -list "$db" "SELECT * FROM t WHERE n IN ($(echo $vals | tr ' ' ,)) ORDER BY n, rowid" > "$w/want.index"
+	sqlite3 -list "$db" "SELECT * FROM t WHERE s IN ($(printf "'%s'," $svals | sed 's/,$//')) ORDER BY s, rowid" > "$w/want.tindex"
+	echo "$rng" | while read -r lo hi; do echo "SELECT * FROM t WHERE rowid BETWEEN $lo AND $hi;"; done |
+		sqlite3 -list "$db" > "$w/want.range"
+	if [ -s "$w/want.rowid" ] && [ -s "$w/want.index" ] && [ -s "$w/want.tindex" ] && [ -s "$w/want.range" ]; then
+		touch "$w/done"
+	else
+		fail "$name: sqlite3 found no rows for some query"
+	fi
+	echo "$name: sqlite3's answers in $((SECONDS - t0)) s ($(cat "$w"/want.* | wc -l) rows)"
 }
 
 # lookup TIER Q DB: run query Q's lookups in TIER, output in $tmp/got
@@ -97,27 +185,11 @@ lookup() {
 	esac > "$tmp/got" 2> "$tmp/err"
 }
 
-# run NAME DB DIR: every query in every tier against sqlite3's answer
+# run NAME DB DIR WANTDIR: every query in every tier against sqlite3's
+# answers in WANTDIR
 run() {
-	local name=$1 db=$2 dir=$3 on_nvme=0 maxid rc want
+	local name=$1 db=$2 dir=$3 wantdir=$4 on_nvme=0 rc want t1
 	case $dir in /mnt/nvme*) on_nvme=1 ;; esac
-	maxid=$((ROWS * 3 + 10))
-	ids=$(awk -v n="$KEYS" -v m="$maxid" 'BEGIN { srand(7); for (i = 0; i < n; i++) print int(rand() * m) - 3 }' | sort -n -u)
-	# index values: a third small integers (present or not), the others those
-	# of rows in a fixed pseudo-random order (the same in every run); texts
-	# likewise
-	vals=$( (awk -v n=$((IDX / 3)) 'BEGIN { srand(8); for (i = 0; i < n; i++) print int(rand() * 130) - 10 }'
-		sqlite3 "$db" "SELECT n FROM t WHERE n IS NOT NULL ORDER BY (rowid * 2654435761) % 4294967291 LIMIT $((IDX - IDX / 3))") | sort -n -u)
-	svals=$( (awk -v n=$((IDX / 3)) -v m="$ROWS" 'BEGIN { srand(9); for (i = 0; i < n; i++) print "k" int(rand() * m) }'
-		sqlite3 "$db" "SELECT s FROM t WHERE length(s) < 64 ORDER BY (rowid * 2654435761) % 4294967291 LIMIT $((IDX - IDX / 3))") | LC_ALL=C sort -u)
-	rng=$(awk -v n="$RANGES" -v m="$maxid" 'BEGIN { srand(10); for (i = 0; i < n; i++) { a = int(rand() * m) - 5; print a, a + int(rand() * 400) } }')
-	sqlite3 -list "$db" "SELECT * FROM t WHERE rowid IN ($(echo $ids | tr ' ' ,)) ORDER BY rowid" > "$tmp/want.rowid"
-	sqlite3 -list "$db" "SELECT * FROM t WHERE n IN ($(echo $vals | tr ' ' ,)) ORDER BY n, rowid" > "$tmp/want.index"
-	sqlite3 -list "$db" "SELECT * FROM t WHERE s IN ($(printf "'%s'," $svals | sed 's/,$//')) ORDER BY s, rowid" > "$tmp/want.tindex"
-	echo "$rng" | while read -r lo hi; do echo "SELECT * FROM t WHERE rowid BETWEEN $lo AND $hi;"; done |
-		sqlite3 -list "$db" > "$tmp/want.range"
-	[ -s "$tmp/want.rowid" ] && [ -s "$tmp/want.index" ] && [ -s "$tmp/want.tindex" ] &&
-		[ -s "$tmp/want.range" ] || fail "$name: sqlite3 found no rows for some query"
 	for tier in $tiers; do
 		case $tier:$name in
 		auto:*-vacuum|emu:*-vacuum) qs="rowid index tindex range" ;;
@@ -127,8 +199,9 @@ run() {
 		*) qs="rowid index tindex range" ;;
 		esac
 		for q in $qs; do
-			want=$tmp/want.${q%-*}
+			want=$wantdir/want.${q%-*}
 			cases=$((cases + 1))
+			t1=$SECONDS
 			lookup $tier $q "$db"
 			rc=$?
 			if [ $rc != 0 ]; then fail "$name $tier $q: exit $rc: $(head -3 "$tmp/err")"; continue; fi
@@ -152,9 +225,9 @@ run() {
 				if [ $tier = auto ] && [ $on_nvme = 0 ] && [ "$drv" != 0 ]; then
 					fail "$name $q: $drv driver hops off NVMe"; continue
 				fi
-				echo "$name $tier $q: $(wc -l < "$tmp/got") rows equal; chains=$chains hops=$hops driver=$drv generic=$gen"
+				echo "$name $tier $q: $(wc -l < "$tmp/got") rows equal; chains=$chains hops=$hops driver=$drv generic=$gen ($((SECONDS - t1)) s)"
 			else
-				echo "$name $tier $q: $(wc -l < "$tmp/got") rows equal"
+				echo "$name $tier $q: $(wc -l < "$tmp/got") rows equal ($((SECONDS - t1)) s)"
 			fi
 		done
 	done
@@ -238,26 +311,36 @@ for spec in $specs; do
 	name=$name-p$ps
 	if [ ! -w "$dir" ]; then fail "$name: $dir not there"; continue; fi
 	tmp=$(mktemp -d "$dir/sqlite-compare.XXXXXX")
+	cache=$dir/sqlite-compare.$name.$ROWS
 	t0=$SECONDS
-	mk "$tmp/t.db" "$ps" || { fail "$name: sqlite3 could not build the database"; rm -rf "$tmp"; continue; }
-	echo "$name: $(sqlite3 "$tmp/t.db" 'SELECT count(*) FROM t') rows," \
-		"$(sqlite3 "$tmp/t.db" 'PRAGMA page_count') pages ($(sqlite3 "$tmp/t.db" 'PRAGMA freelist_count') free)," \
-		"$(sqlite3 "$tmp/t.db" "SELECT count(*) FROM dbstat WHERE pagetype = 'overflow'") overflow pages," \
-		"b-tree depth $(sqlite3 "$tmp/t.db" "SELECT max(length(path) - length(replace(path, '/', ''))) FROM dbstat WHERE name = 't'")," \
-		"built in $((SECONDS - t0)) s; tiers: $tiers"
+	if ! database; then
+		fail "$name: sqlite3 could not build the database ($(free_mib "$dir") MiB left on $dir)"
+		rm -rf "$tmp" "$cache"; continue
+	fi
 	case $parts in *queries*)
-		run "$name" "$tmp/t.db" "$dir"
-		# the VACUUMed copy, in the auto tier only (run()); a copy with
-		# blocks of its own: xfs does not map a file that shares them (a
-		# reflink, cp's default there), and the driver tier would stay out
+		keys "$cache/t.db"
+		answers "$name" "$cache/t.db" "$keydir/t"
+		run "$name" "$cache/t.db" "$dir" "$keydir/t"
+		# the VACUUMed copy, in the auto tier only (run()); VACUUM INTO
+		# writes it as VACUUM would, into a new file (blocks of its own:
+		# xfs does not map a file that shares them, a reflink, and the
+		# driver tier would stay out), with no journal and no copy of
+		# the original first, so that both fit on the xfs partition
 		case " $tiers " in *" auto "*|*" emu "*)
-			cp --reflink=never "$tmp/t.db" "$tmp/v.db" && sqlite3 "$tmp/v.db" "VACUUM"
-			run "$name-vacuum" "$tmp/v.db" "$dir" ;;
+			t1=$SECONDS
+			if sqlite3 "$cache/t.db" "VACUUM INTO '$tmp/v.db'"; then
+				echo "$name-vacuum: $(($(stat -c %s "$tmp/v.db") >> 20)) MiB, VACUUM INTO in $((SECONDS - t1)) s ($(free_mib "$dir") MiB left on $dir)"
+				answers "$name-vacuum" "$tmp/v.db" "$tmp/want"
+				run "$name-vacuum" "$tmp/v.db" "$dir" "$tmp/want"
+			else
+				fail "$name: VACUUM INTO failed ($(free_mib "$dir") MiB left on $dir)"
+			fi ;;
 		esac ;;
 	esac
-	case $parts in *corrupt*) corrupt "$name" "$tmp/t.db" ;; esac
+	case $parts in *corrupt*) corrupt "$name" "$cache/t.db" ;; esac
 	echo "$name: done after $((SECONDS - t0)) s"
 	rm -rf "$tmp"
+	[ $keep = 1 ] || rm -rf "$cache"
 done
 echo "compare ($parts): $cases cases, $fails failed, $((SECONDS - start)) s"
 [ $fails = 0 ]
