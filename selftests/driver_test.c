@@ -358,9 +358,25 @@ static __u64 first_physical(int fd)
 }
 
 /*
- * XFS_IOC_SWAPEXT, what xfs_fsr runs: the file's extents are swapped with
- * a copy's, and the copy's (the file's old blocks) are then rewritten with
- * another tag.  No chain, from this ring or a new one, may read them.
+ * EXT4_IOC_MOVE_EXT, what e4defrag runs: its argument, from ext4's
+ * private header (fs/ext4/ext4.h), in blocks of the file system.
+ */
+struct ext4_move_extent {
+	__u32 reserved;
+	__u32 donor_fd;
+	__u64 orig_start;
+	__u64 donor_start;
+	__u64 len;
+	__u64 moved_len;
+};
+
+#define EXT4_IOC_MOVE_EXT	_IOWR('f', 15, struct ext4_move_extent)
+
+/*
+ * The file's extents swapped with a copy's by what the defragmenters run
+ * (XFS_IOC_SWAPEXT for xfs_fsr, EXT4_IOC_MOVE_EXT for e4defrag), and the
+ * copy's (the file's old blocks) then rewritten with another tag.  No
+ * chain, from this ring or a new one, may read them.
  */
 TEST_F(driver, swapped_extents)
 {
@@ -369,11 +385,12 @@ TEST_F(driver, swapped_extents)
 	char donor[300], cmd[700];
 	static struct drv_chain c;
 	struct io_uring ring;
+	struct stat st;
 	__u64 before;
 	int dfd;
 
-	if (!variant->dir || strcmp(variant->dir, "/mnt/nvme-xfs"))
-		SKIP(return, "XFS_IOC_SWAPEXT is xfs's");
+	if (!variant->dir)
+		SKIP(return, "a block device has no extents to swap");
 	ASSERT_EQ(NBLOCKS, drv_run(&self->ring, &c, 0, self->tag));
 	before = first_physical(self->wfd);
 	ASSERT_NE(0, before);
@@ -383,9 +400,19 @@ TEST_F(driver, swapped_extents)
 	ASSERT_LE(0, dfd);
 	ASSERT_EQ(0, write_all(dfd, self->blk, self->tag));
 	ASSERT_EQ(0, fsync(dfd));
+	if (!strcmp(variant->dir, "/mnt/nvme-xfs")) {
+		snprintf(cmd, sizeof(cmd), "xfs_io -c 'swapext %s' %s", donor, self->path);
+		ASSERT_EQ(0, system(cmd)) TH_LOG("%s", cmd);
+	} else {
+		struct ext4_move_extent me = { .donor_fd = dfd };
+
+		ASSERT_EQ(0, fstat(self->wfd, &st));
+		me.len = (__u64)NBLOCKS * DRV_BS / st.st_blksize;
+		ASSERT_EQ(0, ioctl(self->wfd, EXT4_IOC_MOVE_EXT, &me))
+			TH_LOG("EXT4_IOC_MOVE_EXT: %s", strerror(errno));
+		ASSERT_EQ(me.len, me.moved_len);
+	}
 	close(dfd);
-	snprintf(cmd, sizeof(cmd), "xfs_io -c 'swapext %s' %s", donor, self->path);
-	ASSERT_EQ(0, system(cmd)) TH_LOG("%s", cmd);
 	/* the file's blocks moved: its old ones are the donor's now */
 	EXPECT_NE(before, first_physical(self->wfd));
 	dfd = open(donor, O_RDWR | O_DIRECT);
@@ -396,14 +423,126 @@ TEST_F(driver, swapped_extents)
 	close(dfd);
 
 	EXPECT_TRUE(drv_correct(&c, drv_run(&self->ring, &c, 0, self->tag)));
-	EXPECT_LT(invalidated, ring_field(&self->ring, "BpfChainMaps", "invalidated"));
+	if (variant->driver)
+		EXPECT_LT(invalidated, ring_field(&self->ring, "BpfChainMaps", "invalidated"));
 	ASSERT_EQ(0, io_uring_queue_init(4, &ring, 0));
 	ASSERT_EQ(0, io_uring_register_files(&ring, &self->fd, 1));
 	ASSERT_EQ(0, register_progs(&ring, &self->prog, 1, 0));
 	EXPECT_TRUE(drv_correct(&c, drv_run(&ring, &c, 3, self->tag)));
-	EXPECT_LT(0, ring_counter(&ring, "BpfChainHopsDriver"));
+	if (variant->driver)
+		EXPECT_LT(0, ring_counter(&ring, "BpfChainHopsDriver"));
 	io_uring_queue_exit(&ring);
 	unlink(donor);
+}
+
+/*
+ * Data journalling turned on for the file (chattr +j, which ext4 honours
+ * without delayed allocation) after its map was built.  ext4 does no
+ * direct I/O on such a file (its writes go through the journal), and the
+ * driver tier reads the device as direct I/O does: turning it on breaks
+ * the lease, and ext4 reports no extents for such a file, so chains read
+ * what was written, all in the generic tier, from this ring or a new one.
+ * Before, the driver went on reading with the old map.  The file system
+ * is remounted without delayed allocation for the test and with it
+ * after: nothing between may return early.
+ */
+TEST_F(driver, data_journalling_turned_on_after_the_map_was_built)
+{
+	long invalidated = ring_field(&self->ring, "BpfChainMaps", "invalidated");
+	__u64 other = self->tag ^ 0x0ff00ff00ff00ff0ULL;
+	static struct drv_chain c;
+	long built, driver;
+	struct io_uring ring;
+	int flags = 0;
+
+	if (!variant->driver || !variant->dir || strcmp(variant->dir, "/mnt/nvme"))
+		SKIP(return, "data journalling is ext4's (here on NVMe)");
+	ASSERT_TRUE(drv_correct(&c, drv_run(&self->ring, &c, 0, self->tag)));
+	driver = ring_counter(&self->ring, "BpfChainHopsDriver");
+	ASSERT_LT(0, driver);
+	built = ring_field(&self->ring, "BpfChainMaps", "built");
+	ASSERT_EQ(0, io_uring_queue_init(4, &ring, 0));
+	ASSERT_EQ(0, io_uring_register_files(&ring, &self->fd, 1));
+	ASSERT_EQ(0, register_progs(&ring, &self->prog, 1, 0));
+	if (system("mount -o remount,nodelalloc /mnt/nvme"))
+		SKIP(return, "cannot remount /mnt/nvme with nodelalloc");
+
+	EXPECT_EQ(0, ioctl(self->wfd, FS_IOC_GETFLAGS, &flags));
+	flags |= FS_JOURNAL_DATA_FL;
+	EXPECT_EQ(0, ioctl(self->wfd, FS_IOC_SETFLAGS, &flags))
+		TH_LOG("chattr +j: %s", strerror(errno));
+	EXPECT_EQ(0, write_all(self->wfd, self->blk, other));
+	EXPECT_EQ(0, fsync(self->wfd));
+	EXPECT_TRUE(drv_correct(&c, drv_run(&self->ring, &c, 0, other)));
+	EXPECT_TRUE(drv_correct(&c, drv_run(&self->ring, &c, 7, other)));
+	/* nor is a map built for a new ring */
+	EXPECT_TRUE(drv_correct(&c, drv_run(&ring, &c, 3, other)));
+
+	EXPECT_EQ(0, system("mount -o remount,delalloc /mnt/nvme"));
+	EXPECT_EQ(driver, ring_counter(&self->ring, "BpfChainHopsDriver"));
+	EXPECT_LT(invalidated, ring_field(&self->ring, "BpfChainMaps", "invalidated"));
+	EXPECT_EQ(built, ring_field(&self->ring, "BpfChainMaps", "built"));
+	EXPECT_EQ(0, ring_counter(&ring, "BpfChainHopsDriver"));
+	EXPECT_EQ(0, ring_field(&ring, "BpfChainMaps", "built"));
+	io_uring_queue_exit(&ring);
+}
+
+/*
+ * A reflinked file copies on write: written blocks go to new places,
+ * which replace the shared ones only when the writeback completes, and a
+ * write through mmap breaks no lease.  Reflinking breaks the lease, and
+ * xfs reports no extents for a file that can copy on write: chains after
+ * it, and after a write through mmap, read what was written, all in the
+ * generic tier.
+ */
+TEST_F(driver, reflinked_file_copies_on_write)
+{
+	__u64 other = self->tag ^ 0x3cc33cc33cc33cc3ULL;
+	static struct drv_chain c;
+	long driver, generic;
+	char clone[300];
+	int cfd, mfd;
+	char *m;
+
+	if (!variant->dir || strcmp(variant->dir, "/mnt/nvme-xfs"))
+		SKIP(return, "reflink is xfs's here");
+	ASSERT_TRUE(drv_correct(&c, drv_run(&self->ring, &c, 0, self->tag)));
+	driver = ring_counter(&self->ring, "BpfChainHopsDriver");
+	ASSERT_LT(0, driver);
+
+	snprintf(clone, sizeof(clone), "%s.clone", self->path);
+	cfd = open(clone, O_CREAT | O_TRUNC | O_RDWR, 0600);
+	ASSERT_LE(0, cfd);
+	if (ioctl(cfd, FICLONE, self->wfd)) {
+		int err = errno;
+
+		close(cfd);
+		unlink(clone);
+		SKIP(return, "FICLONE: %s (xfs needs -m reflink=1)", strerror(err));
+	}
+	generic = ring_counter(&self->ring, "BpfChainHopsGeneric");
+	EXPECT_TRUE(drv_correct(&c, drv_run(&self->ring, &c, 0, self->tag)));
+	EXPECT_EQ(driver, ring_counter(&self->ring, "BpfChainHopsDriver"));
+	EXPECT_EQ(generic + NBLOCKS, ring_counter(&self->ring, "BpfChainHopsGeneric"));
+
+	/* the new list, composed in memory and copied in through mmap */
+	mfd = memfd_create("list", 0);
+	ASSERT_LE(0, mfd);
+	ASSERT_EQ(0, write_all(mfd, self->blk, other));
+	m = mmap(NULL, NBLOCKS * DRV_BS, PROT_READ | PROT_WRITE, MAP_SHARED, self->wfd, 0);
+	ASSERT_NE(MAP_FAILED, m);
+	ASSERT_EQ(NBLOCKS * DRV_BS, pread(mfd, m, NBLOCKS * DRV_BS, 0));
+	munmap(m, NBLOCKS * DRV_BS);
+	close(mfd);
+
+	EXPECT_TRUE(drv_correct(&c, drv_run(&self->ring, &c, 0, other)));
+	EXPECT_TRUE(drv_correct(&c, drv_run(&self->ring, &c, 9, other)));
+	EXPECT_EQ(driver, ring_counter(&self->ring, "BpfChainHopsDriver"));
+	/* the clone keeps the old list */
+	EXPECT_EQ(0, pread(cfd, self->blk, DRV_BS, 0) == DRV_BS ?
+		     memcmp((char *)self->blk + 16, &self->tag, 8) : -1);
+	close(cfd);
+	unlink(clone);
 }
 
 static int fiemap_extents(int fd)
