@@ -100,6 +100,10 @@ checkpatch: deps
 check-series: deps
 	@rig/kernel.sh check-series
 
+# every patch compiles on its own: the objects it touches, -Werror (minutes)
+check-objects: deps
+	@rig/kernel.sh check-objects
+
 list-subdirs:
 	@echo $(SUBDIRS)
 
@@ -107,4 +111,4 @@ clean:
 	@for d in $(SUBDIRS); do $(MAKE) -s -C $$d clean; done
 	rm -rf build/obj build/obj-debug build/obj-distro build/tests build/tests-debug build/tests-distro build/vm
 
-.PHONY: all deps kernel kernel-debug test test-debug kernel-distro test-distro bench bench-sqlite demo vm export checkpatch check-series list-subdirs clean
+.PHONY: all deps kernel kernel-debug test test-debug kernel-distro test-distro bench bench-sqlite demo vm export checkpatch check-series check-objects list-subdirs clean

@@ -9,6 +9,7 @@
 #   kernel.sh export      write the tree's commits back to linux-patches/,
 #                         and the series' kselftests to selftests/
 #   kernel.sh check-series   build every prefix of the series (bisectable)
+#   kernel.sh check-objects  compile, at every patch, the objects it touches
 #   kernel.sh checkpatch [PATCH...]  scripts/checkpatch.pl --strict (default:
 #                         every patch of the series)
 #
@@ -267,6 +268,54 @@ cmd_check_series() {
 	[ "$(g rev-parse HEAD)" = "$head" ] || die "tree moved during the check"
 }
 
+# At every patch, compile with -Werror the objects built from the C files
+# it touches (and every io_uring/bpf_chain object when it touches their
+# header or include/): a quick check that each patch compiles on its own,
+# minutes where check-series rebuilds most of the kernel at each header
+# change.  Objects this configuration does not build are skipped; linking
+# is not checked (check-series does that).
+cmd_check_objects() {
+	local c n=0 fail=0 f o files objs head
+	cmd_tree
+	[ -z "$(g status --porcelain --untracked-files=no)" ] ||
+		die "$src has uncommitted edits: commit them first"
+	head=$(g rev-parse HEAD)
+	obj=${KOBJ:-$build/obj-series}
+	cmd_config
+	[ -e "$obj/vmlinux" ] || make_progress "$obj/series.log" "the whole series" bzImage ||
+		die "the series does not build"
+	for c in $(g rev-list --reverse base..HEAD); do
+		n=$((n + 1))
+		g checkout -q "$c"
+		files=$(g show --format= --name-only "$c" | grep '\.c$' | grep -v '^tools/' || true)
+		if g show --format= --name-only "$c" | grep -q -e '^io_uring/bpf_chain.*\.h$' -e '^include/'; then
+			files="$files $(cd "$src" && ls io_uring/bpf_chain*.c 2>/dev/null || true)"
+		fi
+		objs=""
+		for f in $files; do
+			o=${f%.c}.o
+			case $o in
+			io_uring/bpf_chain*) objs="$objs $o";;
+			*) [ -e "$obj/$o" ] && objs="$objs $o";;
+			esac
+		done
+		objs=$(echo $objs | tr ' ' '\n' | sort -u | tr '\n' ' ')
+		if [ -z "$objs" ]; then
+			echo "ok $n (no object here) $(g log -1 --format=%s "$c")"
+		elif make -s -C "$src" O="$obj" -j"$(nproc)" KCFLAGS=-Werror $objs \
+				> "$obj/objects-$n.log" 2>&1; then
+			echo "ok $n $(g log -1 --format=%s "$c"): $objs"
+		else
+			echo "not ok $n $(g log -1 --format=%s "$c")"
+			grep -E 'error|warning' "$obj/objects-$n.log" | head -5
+			fail=1
+		fi
+	done
+	g checkout -q bpfchain
+	[ "$(g rev-parse HEAD)" = "$head" ] || die "tree moved during the check"
+	[ "$fail" = 0 ] || die "a patch does not compile on its own"
+}
+
 case "${1:-}" in
 tree) cmd_tree;;
 config) cmd_tree; cmd_config;;
@@ -274,5 +323,6 @@ build) cmd_build;;
 export) cmd_export;;
 checkpatch) shift; cmd_checkpatch "$@";;
 check-series) cmd_check_series;;
-*) echo "usage: $0 tree|config|build|export|checkpatch|check-series" >&2; exit 2;;
+check-objects) cmd_check_objects;;
+*) echo "usage: $0 tree|config|build|export|checkpatch|check-series|check-objects" >&2; exit 2;;
 esac
