@@ -269,11 +269,13 @@ cmd_check_series() {
 }
 
 # At every patch, compile with -Werror the objects built from the C files
-# it touches (and every io_uring/bpf_chain object when it touches their
-# header or include/): a quick check that each patch compiles on its own,
+# it touches (every io_uring/bpf_chain object when it touches their header
+# or include/, the C files beside a private header it touches): a quick
+# check that each patch compiles on its own,
 # minutes where check-series rebuilds most of the kernel at each header
-# change.  Objects this configuration does not build are skipped; linking
-# is not checked (check-series does that).
+# change.  The whole series is built first, so that an object missing from
+# the object directory is one this configuration does not build (skipped);
+# linking at each patch is not checked (check-series does that).
 cmd_check_objects() {
 	local c n=0 fail=0 f o files objs head
 	cmd_tree
@@ -282,7 +284,8 @@ cmd_check_objects() {
 	head=$(g rev-parse HEAD)
 	obj=${KOBJ:-$build/obj-series}
 	cmd_config
-	[ -e "$obj/vmlinux" ] || make_progress "$obj/series.log" "the whole series" bzImage ||
+	# every object this configuration builds exists, from the whole series
+	make_progress "$obj/series.log" "the whole series" bzImage ||
 		die "the series does not build"
 	for c in $(g rev-list --reverse base..HEAD); do
 		n=$((n + 1))
@@ -291,6 +294,11 @@ cmd_check_objects() {
 		if g show --format= --name-only "$c" | grep -q -e '^io_uring/bpf_chain.*\.h$' -e '^include/'; then
 			files="$files $(cd "$src" && ls io_uring/bpf_chain*.c 2>/dev/null || true)"
 		fi
+		# a subsystem's private header: the C files beside it
+		for f in $(g show --format= --name-only "$c" | grep '\.h$' |
+			   grep -v -e '^include/' -e '^tools/' -e '^arch/' || true); do
+			files="$files $(cd "$src" && ls "${f%/*}"/*.c 2>/dev/null || true)"
+		done
 		objs=""
 		for f in $files; do
 			o=${f%.c}.o
@@ -299,7 +307,7 @@ cmd_check_objects() {
 			*) [ -e "$obj/$o" ] && objs="$objs $o";;
 			esac
 		done
-		objs=$(echo $objs | tr ' ' '\n' | sort -u | tr '\n' ' ')
+		objs=$(echo $objs | tr ' ' '\n' | sort -u | xargs)
 		if [ -z "$objs" ]; then
 			echo "ok $n (no object here) $(g log -1 --format=%s "$c")"
 		elif make -s -C "$src" O="$obj" -j"$(nproc)" KCFLAGS=-Werror $objs \
