@@ -242,17 +242,23 @@ cmd_checkpatch() {
 	[ "$fail" -eq 0 ]
 }
 
-# Build every prefix of the series in its own object directory, so that
-# each patch is known to build on its own (bisectable).  Slow: one full
-# build, then one incremental build per patch.
-cmd_check_series() {
-	local c n=0 head
+# Before walking the series' commits: the tree is clean; $head is where
+# to come back to, $obj the series' own object directory, configured.
+series_walk_start() {
 	cmd_tree
 	[ -z "$(g status --porcelain --untracked-files=no)" ] ||
 		die "$src has uncommitted edits: commit them first"
 	head=$(g rev-parse HEAD)
 	obj=${KOBJ:-$build/obj-series}
 	cmd_config
+}
+
+# Build every prefix of the series in its own object directory, so that
+# each patch is known to build on its own (bisectable).  Slow: one full
+# build, then one incremental build per patch.
+cmd_check_series() {
+	local c n=0 head
+	series_walk_start
 	for c in $(g rev-list --reverse base..HEAD); do
 		n=$((n + 1))
 		g checkout -q "$c"
@@ -278,12 +284,7 @@ cmd_check_series() {
 # linking at each patch is not checked (check-series does that).
 cmd_check_objects() {
 	local c n=0 fail=0 f o files objs head
-	cmd_tree
-	[ -z "$(g status --porcelain --untracked-files=no)" ] ||
-		die "$src has uncommitted edits: commit them first"
-	head=$(g rev-parse HEAD)
-	obj=${KOBJ:-$build/obj-series}
-	cmd_config
+	series_walk_start
 	# every object this configuration builds exists, from the whole series
 	make_progress "$obj/series.log" "the whole series" bzImage ||
 		die "the series does not build"
