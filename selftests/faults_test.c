@@ -357,14 +357,18 @@ TEST_F_TIMEOUT(faults, timeout_while_nobody_polls, 120)
 	struct io_uring_cqe *cqe;
 	char state[32] = "", path[64];
 	struct io_uring poll;
+	long hops, first, drv, gen, waits;
 	int before, res, i;
-	long hops;
 	FILE *f;
 
 	ASSERT_EQ(0, disk_knob(self->disk, "queue/io_timeout", 1000));
 	ASSERT_EQ(0, fault_poll_ring(&poll, self->fd, self->prog));
 	/* the ring's first chain builds its block map */
-	ASSERT_EQ(NBLOCKS, fault_chain(&poll, 0, "BpfChainHopsDriver", self->tag, &hops));
+	ASSERT_EQ(NBLOCKS, fault_chain(&poll, 0, "BpfChainHopsDriver", self->tag, &first));
+	/* which tier reads the chain that is not polled for, hop by hop */
+	drv = ring_counter(&poll, "BpfChainHopsDriver");
+	gen = ring_counter(&poll, "BpfChainHopsGeneric");
+	waits = ring_counter(&poll, "BpfChainPollWaits");
 	before = klog_count(polled);
 	ASSERT_LE(0, before) TH_LOG("cannot read the kernel log");
 	drv_prep(io_uring_get_sqe(&poll), &c, 0, self->tag);
@@ -380,6 +384,10 @@ TEST_F_TIMEOUT(faults, timeout_while_nobody_polls, 120)
 	res = cqe->res;
 	io_uring_cqe_seen(&poll, cqe);
 	EXPECT_TRUE(drv_correct(&c, res)) TH_LOG("chain: %d", res);
+	TH_LOG("stats: first chain %ld driver hops; unpolled: driver %ld generic %ld waits %ld",
+	       first, ring_counter(&poll, "BpfChainHopsDriver") - drv,
+	       ring_counter(&poll, "BpfChainHopsGeneric") - gen,
+	       ring_counter(&poll, "BpfChainPollWaits") - waits);
 	snprintf(path, sizeof(path), "/sys/class/nvme/%.*s/state",
 		 (int)(strrchr(self->disk, 'n') - self->disk), self->disk);
 	f = fopen(path, "r");

@@ -5,14 +5,16 @@
  * a small maximum data transfer size, and a namespace shared by the two
  * controllers of one subsystem (a multipath head).  A hop the device cannot
  * read as one request continued in place (not aligned to the logical block
- * size, across a zone boundary, on a queue with an integrity profile) goes
- * to the generic tier, first hop or not: a chain's answer is the generic
+ * size, across a zone boundary) goes to the generic tier, first hop or
+ * not: a chain's answer is the generic
  * tier's, never a block next to the one asked for, never an I/O error from
  * the device, never a split request taken for the chain's own.  The ring's
  * counters tell which tier read each hop.
  */
 #include "bpf_chain_helpers.h"
+#include <endian.h>
 #include <limits.h>
+#include <linux/nvme_ioctl.h>
 
 /*
  * Reset /sys/class/nvme/@ctrl with @pollq poll queues (NULL: as many as
@@ -154,7 +156,7 @@ FIXTURE_VARIANT(limits) {
 	 * must read every hop.
 	 */
 	int driver;
-	int integrity;		/* an integrity profile: PI, every hop handed over */
+	int integrity;		/* an integrity profile: T10 PI type 1 */
 	int max_transfer;	/* the controller's limit in bytes (rig/vm-run's mdts) */
 	const char *mpath;	/* serial of the two controllers sharing the namespace */
 };
@@ -177,11 +179,13 @@ FIXTURE_VARIANT_ADD(limits, zoned_raw) {
 
 /*
  * 8 bytes of metadata per 512-byte LBA, PI type 1: the block layer adds
- * and checks the protection information of every read, so
- * blk_continuable() refuses the queue and every hop is the generic tier's.
+ * and checks the protection information of every read.  The device checks
+ * each hop against the reference tag of its LBA, which the driver sets
+ * for every hop it continues, and the block layer checks each hop before
+ * the program sees it; a wrong tag anywhere fails the chain.
  */
 FIXTURE_VARIANT_ADD(limits, pi_raw) {
-	.dev = "/dev/bpfchain-pi", .o_direct = 1, .driver = 0, .integrity = 1,
+	.dev = "/dev/bpfchain-pi", .o_direct = 1, .driver = 1, .integrity = 1,
 };
 
 /*
@@ -369,10 +373,9 @@ TEST_F(limits, same_answer_as_the_generic_tier)
 		EXPECT_LE(driver + 2, ring_counter(&self->ring, "BpfChainHopsDriver"));
 		EXPECT_LE(handoffs + 2, ring_field(&self->ring, "BpfChainHandoffs", "boundary"));
 	}
-	/* the integrity profile refuses each hop the block map translated */
+	/* protection information takes nothing from the driver tier */
 	if (variant->integrity)
-		EXPECT_EQ(handoffs + LIM_HOPS,
-			  ring_field(&self->ring, "BpfChainHandoffs", "boundary"));
+		EXPECT_EQ(handoffs, ring_field(&self->ring, "BpfChainHandoffs", "boundary"));
 }
 
 /*
@@ -596,6 +599,100 @@ TEST_F(limits, answers_right_while_a_path_resets)
 	EXPECT_TRUE(lim_correct(0, lim_run(&self->ring, 0, 0, s, self->buf, self->tag), s));
 	EXPECT_EQ(driver + (variant->driver ? (long)LIM_N : 0),
 		  ring_counter(&self->ring, "BpfChainHopsDriver"));
+}
+
+/* CRC-16 T10-DIF (polynomial 0x8bb7, MSB first, no inversion): the guard */
+static __u16 t10dif_crc(const unsigned char *p, size_t len)
+{
+	__u16 crc = 0;
+	int bit;
+
+	while (len--) {
+		crc ^= *p++ << 8;
+		for (bit = 0; bit < 8; bit++)
+			crc = crc & 0x8000 ? (crc << 1) ^ 0x8bb7 : crc << 1;
+	}
+	return crc;
+}
+
+/*
+ * Write the 512-byte LBA @lba of @fd, the PI namespace, with @data and
+ * the protection information of type 1 (guard, application tag 0,
+ * reference tag @lba; big-endian), the guard XORed with @flip, through an
+ * NVMe passthrough write that asks the controller neither to check nor to
+ * insert it (PRINFO 0): 0, or the ioctl's error or NVMe status.
+ */
+static int write_lba_with_pi(int fd, __u64 lba, const void *data, __u16 flip)
+{
+	struct {
+		__be16 guard;
+		__be16 app_tag;
+		__be32 ref_tag;
+	} pi = {
+		htobe16(t10dif_crc(data, 512) ^ flip), 0, htobe32((__u32)lba),
+	};
+	struct nvme_passthru_cmd cmd = {
+		.opcode = 0x01,			/* Write */
+		.data_len = 512,
+		.metadata_len = sizeof(pi),
+		.cdw10 = (__u32)lba,
+		.cdw11 = (__u32)(lba >> 32),
+		.cdw12 = 0,			/* one LBA, PRINFO 0 */
+	};
+	void *buf;
+	int nsid, ret;
+
+	nsid = ioctl(fd, NVME_IOCTL_ID);
+	if (nsid <= 0 || posix_memalign(&buf, 4096, 512))
+		return -1;
+	memcpy(buf, data, 512);
+	cmd.nsid = nsid;
+	cmd.addr = (uintptr_t)buf;
+	cmd.metadata = (uintptr_t)&pi;
+	ret = ioctl(fd, NVME_IOCTL_IO_CMD, &cmd);
+	free(buf);
+	return ret;
+}
+
+/*
+ * A block whose guard tag is wrong, third in the chain: the device's
+ * check fails that hop, in either tier, and the chain ends -EILSEQ
+ * (BLK_STS_PROTECTION), after the driver tier read the two hops before
+ * it.  The same write with the right guard is read back first: the tuple
+ * this test writes is what the device and the kernel expect.
+ */
+TEST_F(limits, wrong_guard_tag_ends_the_chain)
+{
+	__u64 lba = lim_list[2] / 512, s[3];
+	long driver;
+	int wfd, i;
+
+	if (!variant->integrity)
+		SKIP(return, "only the PI namespace has guard tags");
+	wfd = open(self->path, O_RDWR | O_DIRECT);
+	ASSERT_LE(0, wfd);
+	ASSERT_EQ(0, write_lba_with_pi(wfd, lba, self->img + lim_list[2], 0));
+	for (i = 0; i < 2; i++) {
+		driver = ring_counter(&self->ring, "BpfChainHopsDriver");
+		EXPECT_TRUE(lim_correct(0, lim_run(&self->ring, 0, i ? 0 : IORING_BPF_CHAIN_GENERIC,
+						   s, self->buf, self->tag), s));
+		EXPECT_EQ(driver + (i ? LIM_N : 0),
+			  ring_counter(&self->ring, "BpfChainHopsDriver"));
+	}
+
+	ASSERT_EQ(0, write_lba_with_pi(wfd, lba, self->img + lim_list[2], 1));
+	EXPECT_EQ(-1, pread(self->fd, self->buf, DRV_BS, lim_list[2]));
+	EXPECT_EQ(EILSEQ, errno);
+	for (i = 0; i < 2; i++) {
+		driver = ring_counter(&self->ring, "BpfChainHopsDriver");
+		EXPECT_EQ(-EILSEQ, lim_run(&self->ring, 0, i ? 0 : IORING_BPF_CHAIN_GENERIC,
+					   s, self->buf, self->tag));
+		if (i)
+			EXPECT_LE(driver + 2, ring_counter(&self->ring, "BpfChainHopsDriver"));
+	}
+	/* the LBA as the fixture wrote it, protection information included */
+	EXPECT_EQ(DRV_BS, pwrite(wfd, self->img + lim_list[2], DRV_BS, lim_list[2]));
+	close(wfd);
 }
 
 /*
