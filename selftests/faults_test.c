@@ -101,6 +101,18 @@ FIXTURE_SETUP(faults)
 	}
 	if (!self->disk[0])
 		SKIP(return, "no NVMe controller with serial bpfchain-faults (rig/vm-run adds it)");
+	/*
+	 * The IOPOLL rings' driver tier needs a poll queue: rig/vm-run
+	 * boots with nvme.poll_queues=1, which every reset reads again.
+	 */
+	snprintf(path, sizeof(path), "/sys/block/%s/queue/io_poll", self->disk);
+	f = fopen(path, "r");
+	ASSERT_NE(NULL, f) TH_LOG("%s", path);
+	ret = fscanf(f, "%d", &i);
+	fclose(f);
+	ASSERT_EQ(1, ret);
+	ASSERT_EQ(1, i) TH_LOG("%s has no poll queue: was nvme.poll_queues left at 0?",
+			       self->disk);
 	snprintf(self->nvme_knobs, sizeof(self->nvme_knobs),
 		 "/sys/kernel/debug/%s/fault_inject", self->disk);
 	if (access(self->nvme_knobs, W_OK) || access("/sys/kernel/debug/fail_io_timeout", W_OK) ||

@@ -532,7 +532,7 @@ TEST_F(limits, hop_larger_than_the_transfer_limit)
  * controller resets is retried there or on the other path, so every
  * answer stays right; afterwards the driver tier reads hops again.
  */
-TEST_F(limits, answers_right_while_a_path_resets)
+TEST_F_TIMEOUT(limits, answers_right_while_a_path_resets, 600)
 {
 	struct {
 		__u64 s[3];
@@ -698,9 +698,12 @@ TEST_F(limits, wrong_guard_tag_ends_the_chain)
 /*
  * An IOPOLL ring on a controller without poll queues (nvme.poll_queues=0
  * is nvme's default): the device cannot take polled bios, so the generic
- * tier reads every hop.  One block, inside a zone.
+ * tier reads every hop.  One block, inside a zone.  A reset takes up to
+ * 40 s on the debug kernel (ACPI), and writing reset_controller waits for
+ * it: the test must not be killed while nvme.poll_queues is 0, or every
+ * later reset, of any controller, comes up without a poll queue.
  */
-TEST_F(limits, iopoll_ring_without_poll_queues)
+TEST_F_TIMEOUT(limits, iopoll_ring_without_poll_queues, 600)
 {
 	struct io_uring ring;
 	char ctrl[32];
