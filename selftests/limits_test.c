@@ -1,8 +1,9 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
  * Namespaces unlike the lab's (rig/vm-run adds them): 4096-byte LBAs,
- * zones of 1 MiB, metadata with protection information, a controller with
- * a small maximum data transfer size, and a namespace shared by the two
+ * zones of 1 MiB, metadata with and without protection information (each
+ * format the kernel handles differently), a controller with a small
+ * maximum data transfer size, and a namespace shared by the two
  * controllers of one subsystem (a multipath head).  A hop the device cannot
  * read as one request continued in place (not aligned to the logical block
  * size, across a zone boundary) goes to the generic tier, first hop or
@@ -143,6 +144,21 @@ FIXTURE(limits) {
 	void *buf;		/* the last block; aligned, as the opcode wants */
 };
 
+/*
+ * A namespace with metadata (rig/vm-run's bpfchain-pi controller): its
+ * integrity profile as integrity/format names it ("nop": metadata without
+ * protection information; "none": the controller inserts and strips it,
+ * PRACT), its bytes of metadata per LBA, the bits of its guard tag (0: no
+ * protection information), and whether the metadata is at the end of each
+ * LBA rather than in a buffer of its own.
+ */
+struct lim_metadata {
+	const char *integrity;
+	int ms;
+	int guard;
+	int extended;
+};
+
 FIXTURE_VARIANT(limits) {
 	const char *dir;	/* a file there, */
 	const char *dev;	/* or this raw device */
@@ -156,7 +172,7 @@ FIXTURE_VARIANT(limits) {
 	 * must read every hop.
 	 */
 	int driver;
-	int integrity;		/* an integrity profile: T10 PI type 1 */
+	struct lim_metadata md;	/* .integrity NULL: no metadata */
 	int max_transfer;	/* the controller's limit in bytes (rig/vm-run's mdts) */
 	const char *mpath;	/* serial of the two controllers sharing the namespace */
 };
@@ -185,7 +201,45 @@ FIXTURE_VARIANT_ADD(limits, zoned_raw) {
  * the program sees it; a wrong tag anywhere fails the chain.
  */
 FIXTURE_VARIANT_ADD(limits, pi_raw) {
-	.dev = "/dev/bpfchain-pi", .o_direct = 1, .driver = 1, .integrity = 1,
+	.dev = "/dev/bpfchain-pi", .o_direct = 1, .driver = 1,
+	.md = { "T10-DIF-TYPE1-CRC", 8, 16 },
+};
+
+/*
+ * Metadata that is not protection information: the block layer gives
+ * every read a buffer for it, and checks nothing.
+ */
+FIXTURE_VARIANT_ADD(limits, metadata_raw) {
+	.dev = "/dev/bpfchain-md", .o_direct = 1, .driver = 1, .md = { "nop", 8 },
+};
+
+/* PI type 3: the guard is checked, the reference tag is not */
+FIXTURE_VARIANT_ADD(limits, pi_type3_raw) {
+	.dev = "/dev/bpfchain-pi3", .o_direct = 1, .driver = 1,
+	.md = { "T10-DIF-TYPE3-CRC", 8, 16 },
+};
+
+/* PI type 1 with the 64-bit guard (CRC-64/NVME) and 48-bit reference tags */
+FIXTURE_VARIANT_ADD(limits, pi_guard64_raw) {
+	.dev = "/dev/bpfchain-pi64", .o_direct = 1, .driver = 1,
+	.md = { "EXT-DIF-TYPE1-CRC64", 16, 64 },
+};
+
+/* PI type 1 on 4096-byte LBAs: one tuple per 4096 bytes */
+FIXTURE_VARIANT_ADD(limits, pi_lba4k_raw) {
+	.dev = "/dev/bpfchain-pi4k", .o_direct = 1, .unaligned = 1, .driver = 1,
+	.md = { "T10-DIF-TYPE1-CRC", 8, 16 },
+};
+
+/*
+ * PI type 1 at the end of each LBA (mset=1): the kernel has no profile
+ * for it and asks the controller to insert the protection information on
+ * writes, check and strip it on reads (PRACT), each hop against the
+ * reference tag the driver sets.
+ */
+FIXTURE_VARIANT_ADD(limits, pi_extended_raw) {
+	.dev = "/dev/bpfchain-pract", .o_direct = 1, .driver = 1,
+	.md = { "none", 8, 16, 1 },
 };
 
 /*
@@ -373,8 +427,8 @@ TEST_F(limits, same_answer_as_the_generic_tier)
 		EXPECT_LE(driver + 2, ring_counter(&self->ring, "BpfChainHopsDriver"));
 		EXPECT_LE(handoffs + 2, ring_field(&self->ring, "BpfChainHandoffs", "boundary"));
 	}
-	/* protection information takes nothing from the driver tier */
-	if (variant->integrity)
+	/* metadata takes nothing from the driver tier */
+	if (variant->md.integrity && !variant->unaligned)
 		EXPECT_EQ(handoffs, ring_field(&self->ring, "BpfChainHandoffs", "boundary"));
 }
 
@@ -433,24 +487,29 @@ static int lim_correct(unsigned int start, int res, const __u64 s[3])
 
 /*
  * The device is what rig/vm-run made, so that each variant tests what it
- * says: an integrity profile, the transfer limit, two paths.
+ * says: its metadata and integrity profile, the transfer limit, two paths.
  */
 TEST_F(limits, device_is_what_the_rig_made)
 {
 	char v[64], ctrl[32];
 
-	if (!variant->integrity && !variant->max_transfer && !variant->mpath)
+	if (!variant->md.integrity && !variant->max_transfer && !variant->mpath)
 		SKIP(return, "checked by rig/tests/disks.sh");
-	if (variant->integrity) {
+	if (variant->md.integrity) {
 		ASSERT_EQ(0, disk_attr(self->path, "integrity/format", v, sizeof(v)))
 			TH_LOG("%s: no integrity profile (CONFIG_BLK_DEV_INTEGRITY?)",
 			       self->path);
-		EXPECT_STREQ("T10-DIF-TYPE1-CRC", v);
+		EXPECT_STREQ(variant->md.integrity, v);
 		/* the generic tier's reads are checked against it */
-		ASSERT_EQ(0, disk_attr(self->path, "integrity/read_verify", v, sizeof(v)));
-		EXPECT_STREQ("1", v);
+		if (variant->md.guard && !variant->md.extended) {
+			ASSERT_EQ(0, disk_attr(self->path, "integrity/read_verify", v,
+					       sizeof(v)));
+			EXPECT_STREQ("1", v);
+		}
 		ASSERT_EQ(0, disk_attr(self->path, "metadata_bytes", v, sizeof(v)));
-		EXPECT_STREQ("8", v);
+		EXPECT_EQ(variant->md.ms, atoi(v));
+		ASSERT_EQ(0, disk_attr(self->path, "queue/logical_block_size", v, sizeof(v)));
+		EXPECT_EQ(variant->unaligned ? 4096 : 512, atoi(v));
 	}
 	if (variant->max_transfer) {
 		ASSERT_EQ(0, disk_attr(self->path, "queue/max_hw_sectors_kb", v, sizeof(v)));
@@ -616,82 +675,123 @@ static __u16 t10dif_crc(const unsigned char *p, size_t len)
 }
 
 /*
- * Write the 512-byte LBA @lba of @fd, the PI namespace, with @data and
- * the protection information of type 1 (guard, application tag 0,
- * reference tag @lba; big-endian), the guard XORed with @flip, through an
- * NVMe passthrough write that asks the controller neither to check nor to
- * insert it (PRINFO 0): 0, or the ioctl's error or NVMe status.
+ * CRC-64/NVME, the 64-bit guard (NVM Command Set specification, "64b
+ * CRC"): polynomial 0xad93d23594c93659 reflected, initial value and final
+ * XOR all ones.
  */
-static int write_lba_with_pi(int fd, __u64 lba, const void *data, __u16 flip)
+static __u64 nvme_crc64(const unsigned char *p, size_t len)
 {
-	struct {
-		__be16 guard;
-		__be16 app_tag;
-		__be32 ref_tag;
-	} pi = {
-		htobe16(t10dif_crc(data, 512) ^ flip), 0, htobe32((__u32)lba),
-	};
+	__u64 crc = ~0ULL;
+	int bit;
+
+	while (len--) {
+		crc ^= *p++;
+		for (bit = 0; bit < 8; bit++)
+			crc = crc & 1 ? (crc >> 1) ^ 0x9a6c9329ac4bc9b5ULL : crc >> 1;
+	}
+	return ~crc;
+}
+
+/*
+ * Write LBA @lba of @fd, a namespace of the variant's format, with the
+ * @lbs bytes of @data and their protection information (type 1 and 3
+ * alike): the guard XORed with @flip, application tag 0, reference tag
+ * @lba; big-endian, at the start of the metadata.  An NVMe passthrough
+ * write that asks the controller neither to check nor to insert it
+ * (PRINFO 0), the metadata in a buffer of its own or after the data in
+ * the LBA (@v->extended).  Returns 0, or the ioctl's error or NVMe status.
+ */
+static int write_lba_with_pi(int fd, const struct lim_metadata *v, unsigned int lbs,
+			     __u64 lba, const void *data, __u64 flip)
+{
+	unsigned char pi[16] = {};
 	struct nvme_passthru_cmd cmd = {
 		.opcode = 0x01,			/* Write */
-		.data_len = 512,
-		.metadata_len = sizeof(pi),
 		.cdw10 = (__u32)lba,
 		.cdw11 = (__u32)(lba >> 32),
 		.cdw12 = 0,			/* one LBA, PRINFO 0 */
 	};
-	void *buf;
-	int nsid, ret;
+	__be16 g16;
+	__be64 g64;
+	__be32 r32;
+	char *buf;
+	int i, nsid, ret;
 
+	if (v->guard == 64) {
+		/* guard, application tag, 48-bit reference tag */
+		g64 = htobe64(nvme_crc64(data, lbs) ^ flip);
+		memcpy(pi, &g64, 8);
+		for (i = 0; i < 6; i++)
+			pi[10 + i] = lba >> (8 * (5 - i));
+	} else {
+		/* guard, application tag, 32-bit reference tag */
+		g16 = htobe16(t10dif_crc(data, lbs) ^ (__u16)flip);
+		r32 = htobe32((__u32)lba);
+		memcpy(pi, &g16, 2);
+		memcpy(pi + 4, &r32, 4);
+	}
 	nsid = ioctl(fd, NVME_IOCTL_ID);
-	if (nsid <= 0 || posix_memalign(&buf, 4096, 512))
+	if (nsid <= 0 || v->ms > (int)sizeof(pi) ||
+	    posix_memalign((void **)&buf, 4096, lbs + v->ms))
 		return -1;
-	memcpy(buf, data, 512);
+	memcpy(buf, data, lbs);
+	memcpy(buf + lbs, pi, v->ms);
 	cmd.nsid = nsid;
 	cmd.addr = (uintptr_t)buf;
-	cmd.metadata = (uintptr_t)&pi;
+	cmd.data_len = lbs + (v->extended ? v->ms : 0);
+	if (!v->extended) {
+		cmd.metadata = (uintptr_t)(buf + lbs);
+		cmd.metadata_len = v->ms;
+	}
 	ret = ioctl(fd, NVME_IOCTL_IO_CMD, &cmd);
 	free(buf);
 	return ret;
 }
 
 /*
- * A block whose guard tag is wrong, third in the chain: the device's
- * check fails that hop, in either tier, and the chain ends -EILSEQ
- * (BLK_STS_PROTECTION), after the driver tier read the two hops before
- * it.  The same write with the right guard is read back first: the tuple
- * this test writes is what the device and the kernel expect.
+ * A block whose guard tag is wrong, the second of the chain: the
+ * device's check fails that hop, in either tier, and the chain ends
+ * -EILSEQ (BLK_STS_PROTECTION), after the driver tier read the hop before
+ * it and sent this one.  The same write with the right guard is read back
+ * first: the tuple this test writes is what the device and the kernel
+ * expect.  On 4096-byte LBAs the chains end at their third, unaligned
+ * block (-EINVAL), as in same_answer_as_the_generic_tier.
  */
 TEST_F(limits, wrong_guard_tag_ends_the_chain)
 {
-	__u64 lba = lim_list[2] / 512, s[3];
+	unsigned int lbs = variant->unaligned ? 4096 : 512;
+	__u64 lba = lim_list[1] / lbs, s[3];
 	long driver;
-	int wfd, i;
+	int wfd, i, res;
 
-	if (!variant->integrity)
-		SKIP(return, "only the PI namespace has guard tags");
+	if (!variant->md.guard)
+		SKIP(return, "only namespaces with protection information have guard tags");
 	wfd = open(self->path, O_RDWR | O_DIRECT);
 	ASSERT_LE(0, wfd);
-	ASSERT_EQ(0, write_lba_with_pi(wfd, lba, self->img + lim_list[2], 0));
+	ASSERT_EQ(0, write_lba_with_pi(wfd, &variant->md, lbs, lba, self->img + lim_list[1], 0));
 	for (i = 0; i < 2; i++) {
 		driver = ring_counter(&self->ring, "BpfChainHopsDriver");
-		EXPECT_TRUE(lim_correct(0, lim_run(&self->ring, 0, i ? 0 : IORING_BPF_CHAIN_GENERIC,
-						   s, self->buf, self->tag), s));
-		EXPECT_EQ(driver + (i ? LIM_N : 0),
+		res = lim_run(&self->ring, 0, i ? 0 : IORING_BPF_CHAIN_GENERIC, s, self->buf,
+			      self->tag);
+		EXPECT_TRUE(variant->unaligned ? res == -EINVAL : lim_correct(0, res, s))
+			TH_LOG("%d", res);
+		/* the unaligned third block goes to the generic tier */
+		EXPECT_EQ(driver + (i ? (variant->unaligned ? 2 : (long)LIM_N) : 0),
 			  ring_counter(&self->ring, "BpfChainHopsDriver"));
 	}
 
-	ASSERT_EQ(0, write_lba_with_pi(wfd, lba, self->img + lim_list[2], 1));
-	EXPECT_EQ(-1, pread(self->fd, self->buf, DRV_BS, lim_list[2]));
+	ASSERT_EQ(0, write_lba_with_pi(wfd, &variant->md, lbs, lba, self->img + lim_list[1], 1));
+	EXPECT_EQ(-1, pread(self->fd, self->buf, DRV_BS, lim_list[1]));
 	EXPECT_EQ(EILSEQ, errno);
 	for (i = 0; i < 2; i++) {
 		driver = ring_counter(&self->ring, "BpfChainHopsDriver");
 		EXPECT_EQ(-EILSEQ, lim_run(&self->ring, 0, i ? 0 : IORING_BPF_CHAIN_GENERIC,
 					   s, self->buf, self->tag));
 		if (i)
-			EXPECT_LE(driver + 2, ring_counter(&self->ring, "BpfChainHopsDriver"));
+			EXPECT_LE(driver + 1, ring_counter(&self->ring, "BpfChainHopsDriver"));
 	}
 	/* the LBA as the fixture wrote it, protection information included */
-	EXPECT_EQ(DRV_BS, pwrite(wfd, self->img + lim_list[2], DRV_BS, lim_list[2]));
+	EXPECT_EQ(lbs, pwrite(wfd, self->img + lba * lbs, lbs, lba * lbs));
 	close(wfd);
 }
 
