@@ -10,6 +10,7 @@
  */
 #include "bpf_chain_helpers.h"
 
+#include <dirent.h>
 #include <mntent.h>
 #include <poll.h>
 #include <sys/fanotify.h>
@@ -1598,6 +1599,7 @@ static int exit_child(int fd, unsigned int flags, __u64 tag, int report)
 	struct io_uring_cqe *cqe;
 	struct io_uring ring;
 	int prog, id, i;
+	time_t end;
 
 	prog = prog_load(BPF_PROG_TYPE_IO_CHAIN, tagged_walker, ARRAY_SIZE(tagged_walker));
 	id = prog_id(prog);
@@ -1613,8 +1615,8 @@ static int exit_child(int fd, unsigned int flags, __u64 tag, int report)
 		drv_prep(io_uring_get_sqe(&ring), &c[i], i, tag);
 	if (io_uring_submit(&ring) != EXIT_CHAINS)
 		return 13;
-	/* running: a few thousand hops, and none of the chains is over */
-	for (i = 0; i < 20000 && ring_hops(&ring) < 4 * EXIT_CHAINS; i++) {
+	/* running: a few hundred hops, and none of the chains is over */
+	for (end = time(NULL) + 120; time(NULL) < end && ring_hops(&ring) < 4 * EXIT_CHAINS;) {
 		/* an IOPOLL ring goes on only while someone polls it */
 		if (!io_uring_peek_cqe(&ring, &cqe))
 			return 14;
@@ -1625,6 +1627,42 @@ static int exit_child(int fd, unsigned int flags, __u64 tag, int report)
 	if (write(report, &id, sizeof(id)) != sizeof(id))
 		return 16;
 	_exit(0);	/* no io_uring_queue_exit(): the exit path cleans up */
+}
+
+/*
+ * Where each task of process @pid is in the kernel (/proc/PID/task/TID/
+ * stack, as root): the log of a child that hung.
+ */
+static void log_stacks(struct __test_metadata *_metadata, pid_t pid)
+{
+	char path[300], comm[32], stack[2048];
+	struct dirent *d;
+	ssize_t n;
+	DIR *dir;
+	int fd;
+
+	snprintf(path, sizeof(path), "/proc/%d/task", pid);
+	dir = opendir(path);
+	if (!dir)
+		return;
+	while ((d = readdir(dir))) {
+		if (d->d_name[0] == '.')
+			continue;
+		snprintf(path, sizeof(path), "/proc/%d/task/%s/comm", pid, d->d_name);
+		fd = open(path, O_RDONLY);
+		n = fd < 0 ? -1 : read(fd, comm, sizeof(comm) - 1);
+		comm[n > 0 ? n - 1 : 0] = 0;
+		if (fd >= 0)
+			close(fd);
+		snprintf(path, sizeof(path), "/proc/%d/task/%s/stack", pid, d->d_name);
+		fd = open(path, O_RDONLY);
+		n = fd < 0 ? -1 : read(fd, stack, sizeof(stack) - 1);
+		stack[n > 0 ? n : 0] = 0;
+		if (fd >= 0)
+			close(fd);
+		TH_LOG("task %s (%s):\n%s", d->d_name, comm, stack);
+	}
+	closedir(dir);
 }
 
 /*
@@ -1640,6 +1678,7 @@ static void exit_with_chains(struct __test_metadata *_metadata, int fd,
 {
 	long reads = 0, reads2 = 0, sectors;
 	int pipefd[2], status, id = -1, i;
+	struct pollfd pfd;
 	char dev[160];
 	pid_t pid;
 
@@ -1657,6 +1696,14 @@ static void exit_with_chains(struct __test_metadata *_metadata, int fd,
 		_exit(exit_child(fd, flags, tag, pipefd[1]));
 	}
 	close(pipefd[1]);
+	/* it reports, or gives up after 120 s and exits: else it hangs */
+	pfd.fd = pipefd[0];
+	pfd.events = POLLIN;
+	if (poll(&pfd, 1, 200 * 1000) != 1) {
+		TH_LOG("the child hangs: its tasks' stacks");
+		log_stacks(_metadata, pid);
+		kill(pid, SIGKILL);
+	}
 	ASSERT_EQ(sizeof(id), read(pipefd[0], &id, sizeof(id)))
 		TH_LOG("the child did not start its chains");
 	TH_LOG("%s ring: chains running, the child exits",
@@ -1680,7 +1727,7 @@ static void exit_with_chains(struct __test_metadata *_metadata, int fd,
 	TH_LOG("%ld reads on %s after the child's exit", reads2 - reads, dev);
 }
 
-TEST_F_TIMEOUT(driver, exit_with_long_chains_in_flight, 300)
+TEST_F_TIMEOUT(driver, exit_with_long_chains_in_flight, 900)
 {
 	struct io_uring probe_ring;
 
