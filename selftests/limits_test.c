@@ -259,6 +259,12 @@ FIXTURE_VARIANT_ADD(limits, multipath_raw) {
 	.dev = "/dev/bpfchain-mp", .o_direct = 1, .driver = 1, .mpath = "bpfchain-mp",
 };
 
+/* protection information type 1 behind the multipath head */
+FIXTURE_VARIANT_ADD(limits, multipath_pi_raw) {
+	.dev = "/dev/bpfchain-mp-pi", .o_direct = 1, .driver = 1, .mpath = "bpfchain-mp",
+	.md = { "T10-DIF-TYPE1-CRC", 8, 16 },
+};
+
 FIXTURE_SETUP(limits)
 {
 	struct blk_zone_range zones = { 0, LIM_SIZE >> 9 };
