@@ -122,7 +122,9 @@ struct io_uring_ext_bpf_chain_stats {
 	__u64 handoff_stale;	/* ... a block map gone stale */
 	__u64 maps_built;	/* block maps built for the ring's files */
 	__u64 maps_invalidated;	/* ... found stale and dropped */
-	__u64 resv[3];		/* zero; room for later counters */
+	/* in what was resv[6]: 0 when not shown */
+	__u64 poll_waits;	/* hops an IOPOLL ring's poll loop gave to io-wq */
+	__u64 resv[2];		/* zero; room for later counters */
 };
 
 int io_uring_ext_register_bpf_chain(struct io_uring *ring, const int *prog_fds,

@@ -4,15 +4,18 @@
  * the kernel says it should (program table size, chains, generic hops,
  * program errors, hop limit, bad next offset; on NVMe (/mnt/nvme) the
  * driver tier's hops, block maps built and invalidated, a hole handed to
- * the generic tier), and the refusals: NULL arguments (-EINVAL), a closed
- * fd (-EBADF), an fd without the counters (-ENOTSUP).
+ * the generic tier, and an IOPOLL ring's hops given to io-wq), and the
+ * refusals: NULL arguments (-EINVAL), a closed fd (-EBADF), an fd without
+ * the counters (-ENOTSUP).
  */
 #include <errno.h>
 #include <fcntl.h>
 #include <linux/falloc.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "helpers.h"
@@ -53,6 +56,71 @@ static int chain_flags(struct io_uring *ring, void *buf, __u64 off, unsigned fla
 	io_uring_ext_prep_bpf_chain(sqe, 0, buf, BS, off, 0);
 	io_uring_ext_sqe_set_chain_flags(sqe, flags);
 	return t_submit_wait(ring);
+}
+
+/*
+ * Polls the IOPOLL ring for one CQE: its res, or -ETIME after 30 s.  An
+ * IOPOLL ring's wait returns early when its poll list is empty (the chain
+ * in io-wq), so the wait is entered again until the deadline.
+ */
+static void *reap(void *arg)
+{
+	struct __kernel_timespec ts = { .tv_sec = 1 };
+	struct io_uring *ring = arg;
+	struct io_uring_cqe *cqe;
+	time_t deadline = time(NULL) + 30;
+	long res;
+
+	do
+		res = io_uring_wait_cqe_timeout(ring, &cqe, &ts);
+	while (res == -ETIME && time(NULL) < deadline);
+	if (!res) {
+		res = cqe->res;
+		io_uring_cqe_seen(ring, cqe);
+	}
+	return (void *)res;
+}
+
+/*
+ * A generic-tier chain on an IOPOLL ring, submitted by this thread and
+ * reaped by another: the poll loop runs in the reaper, which is not the
+ * chain's submitter, so a hop it polls goes to io-wq, to be read as the
+ * submitter (poll_waits).  The chain's first hop is read at submission
+ * (liburing's io_uring_submit() also polls an IOPOLL ring once, which may
+ * read the second as the submitter), so the reaper polls at least one
+ * hop; io-wq then reads the hops it can read synchronously itself, and a
+ * hop that goes back on the poll list is polled by the reaper again: at
+ * least 1 and at most NBLOCKS - 1 hops given to io-wq.
+ */
+static void poll_waits(int fd, int walker, __u64 head, void *buf)
+{
+	struct io_uring_ext_bpf_chain_stats s0, s;
+	struct io_uring_sqe *sqe;
+	struct io_uring ring;
+	pthread_t t;
+	void *res;
+
+	t_ring(&ring, 8, IORING_SETUP_IOPOLL);
+	if (io_uring_register_files(&ring, &fd, 1))
+		t_fail("io_uring_register_files (IOPOLL)");
+	T_EQ(0, io_uring_ext_register_bpf_chain(&ring, &walker, 1, 64), "register (IOPOLL)");
+	s0 = get(&ring);
+	T_EQ(0, s0.poll_waits, "poll_waits of a new ring");
+	sqe = io_uring_get_sqe(&ring);
+	io_uring_ext_prep_bpf_chain(sqe, 0, buf, BS, head, 0);
+	io_uring_ext_sqe_set_chain_flags(sqe, IORING_BPF_CHAIN_GENERIC);
+	T_EQ(1, io_uring_submit(&ring), "submit (IOPOLL)");
+	if (pthread_create(&t, NULL, reap, &ring) || pthread_join(t, &res))
+		t_fail("the reaping thread");
+	T_EQ(NBLOCKS, (long)res, "a chain reaped by another thread");
+	s = get(&ring);
+	T_EQ(s0.hops_generic + NBLOCKS, s.hops_generic, "IOPOLL: hops_generic");
+	T_EQ(1, s.poll_waits - s0.poll_waits >= 1 &&
+		s.poll_waits - s0.poll_waits <= NBLOCKS - 1, "poll_waits");
+	printf("IOPOLL ring reaped by another thread: %llu hops, %llu given to io-wq\n",
+	       (unsigned long long)(s.hops_generic - s0.hops_generic),
+	       (unsigned long long)(s.poll_waits - s0.poll_waits));
+	io_uring_queue_exit(&ring);
 }
 
 /*
@@ -98,6 +166,8 @@ static void driver_tier(int walker)
 	T_EQ(s0.hops_generic + NBLOCKS, s.hops_generic, "forced generic: hops_generic");
 	T_EQ(s0.hops_driver, s.hops_driver, "forced generic: hops_driver unchanged");
 	T_EQ(s0.maps_built, s.maps_built, "the map is kept");
+
+	poll_waits(fd, walker, head, buf);
 
 	s0 = s;
 	if (fallocate(wfd, FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE, last, BS))
@@ -152,7 +222,9 @@ int main(int argc, char *argv[])
 	T_EQ(0, s0.hops_driver + s0.handoff_hole + s0.handoff_boundary + s0.handoff_stale,
 	     "driver tier counters");
 	T_EQ(0, s0.maps_built + s0.maps_invalidated, "maps");
-	for (i = 0; i < 3; i++)
+	T_EQ(0, s0.poll_waits, "poll_waits");
+	T_EQ(128, sizeof(s0), "the structure's size");
+	for (i = 0; i < 2; i++)
 		T_EQ(0, s0.resv[i], "resv");
 
 	progs[0] = walker;
