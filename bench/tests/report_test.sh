@@ -4,7 +4,7 @@
 # repetition by repetition, the guest CPU per lookup from the host's vCPU
 # counts, the per-hop slopes and their ratio to pread's, the batch axis, the
 # busy-host list, the targets and the plot.  Then an old runs.csv without
-# host samples.
+# host samples, and a run of two modes only.
 here=$(cd "$(dirname "$0")/.." && pwd)
 out=$(mktemp -d)
 trap "rm -rf $out" EXIT; [ -n "${KEEP:-}" ] && trap - EXIT
@@ -118,5 +118,15 @@ CSV
 check 'pread,6,1,1,1400,700,650,700,130,2,1400,1500' old/results.csv "old median row"
 check '| chain | interrupts | 2500 (2500-2700) | 2.75x (2.50-3.00) | 1.80x (1.67-1.93) |' old/results.md "old headline"
 check 'Not recorded' old/results.md "no host samples"
-[ $fail = 0 ] && echo "report: medians, matched speedups, per-hop fits, batch axis, host load, targets and plot ok"
+# a run of some modes only (run-bench's MODES and an empty BATCHES): the
+# polled pair at batch 1, no floors, no pread, no batches
+sub=$out/subset
+mkdir "$sub"
+awk -F, 'NR == 1 || ($1 ~ /^(uring-poll|chain-poll)$/ && $4 == 1)' "$out/runs.csv" > "$sub/runs.csv"
+cp "$out/host-samples.csv" "$sub/"
+"$here/report" "$sub" > /dev/null 2>&1 || { echo "FAIL: report on a subset of the modes exited $?"; fail=1; }
+check '| chain-poll | polling | 3200 (3200-3200) |  |  | 2.00x (1.82-2.22) |' subset/results.md "subset headline"
+check '| chain-poll | 90.0 | 40.0 | 90.0 | 100.0 | - | 0.04:' subset/results.md "subset per hop"
+file "$sub/fig3.png" | grep -q 'PNG image' || { echo "FAIL: no PNG for a subset of the modes"; fail=1; }
+[ $fail = 0 ] && echo "report: medians, matched speedups, per-hop fits, batch axis, host load, targets, plot and a subset of the modes ok"
 exit $fail
