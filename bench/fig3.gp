@@ -1,8 +1,7 @@
 # Figure 3 of "BPF for storage", with matched baselines, and the cost of a hop.
-#   gnuplot -e "dir='OUT'; floor=F; hd=D; nbatch=N; hop='pread=X uring=Y ...'; cpu='guest'" fig3.gp
+#   gnuplot -e "dir='OUT'; floor=F; hd=D; hop='pread=X uring=Y ...'; cpu='guest'" fig3.gp
 # (bench/report writes the data files and calls it.)  F: the polled floor's
-# mean µs, or NaN; D: the depth of the batch axis; N: how many batch
-# sizes .batch has; hop: each mode's guest
+# mean µs, or NaN; D: the depth of the batch axis; hop: each mode's guest
 # CPU per hop, for the legend; cpu: "guest", or "fio task" when the host's
 # counts are missing.
 #   .depth  depth, speedups chain-generic/uring chain/uring chain/pread
@@ -24,15 +23,9 @@ plot dir."/.depth" using 1:2 with linespoints title "chain-generic / uring", \
      1 with lines dashtype 2 lc "black" notitle
 set ylabel "mean latency (µs)"
 set title "Latency vs depth, 1 thread, batch 1"
-# floor is NaN when the floors were not run (run-bench's MODES)
-if (floor == floor) {
-    plot for [i=1:6] dir."/.depth" using 1:(column(5 + i)) with linespoints \
-            title word("pread uring uring-poll chain-generic chain chain-poll", i), \
-         dir."/.depth" using 1:($1 * floor) with lines dashtype 2 title "depth x polled floor"
-} else {
-    plot for [i=1:6] dir."/.depth" using 1:(column(5 + i)) with linespoints \
-            title word("pread uring uring-poll chain-generic chain chain-poll", i)
-}
+plot for [i=1:6] dir."/.depth" using 1:(column(5 + i)) with linespoints \
+        title word("pread uring uring-poll chain-generic chain chain-poll", i), \
+     dir."/.depth" using 1:($1 * floor) with lines dashtype 2 title "depth x polled floor"
 set ylabel cpu." CPU per lookup (µs)"
 set title cpu." CPU vs depth: the slope is the CPU of one hop"
 plot for [i=1:6] dir."/.depth" using 1:(column(11 + i)) with linespoints \
@@ -41,18 +34,9 @@ plot for [i=1:6] dir."/.depth" using 1:(column(11 + i)) with linespoints \
 set xlabel "batch size (lookups in flight)"
 set ylabel "speedup over the matched baseline"
 set title sprintf("Speedup vs batch size, depth %d", hd)
-# nbatch is 0 when no batch had both a chain mode and its baseline
-# (run-bench's BATCHES or MODES): an empty panel that says so
-if (nbatch > 0) {
-    set logscale x 2
-    plot dir."/.batch" using 1:2 with linespoints title "chain-generic / uring", \
-         dir."/.batch" using 1:3 with linespoints title "chain / uring", \
-         dir."/.batch" using 1:4 with linespoints title "chain-poll / uring-poll", \
-         1 with lines dashtype 2 lc "black" notitle
-} else {
-    set xrange [1:8]
-    set yrange [0:2]
-    set label 1 "no batched runs" at graph 0.5, graph 0.5 center
-    plot NaN notitle
-}
+set logscale x 2
+plot dir."/.batch" using 1:2 with linespoints title "chain-generic / uring", \
+     dir."/.batch" using 1:3 with linespoints title "chain / uring", \
+     dir."/.batch" using 1:4 with linespoints title "chain-poll / uring-poll", \
+     1 with lines dashtype 2 lc "black" notitle
 unset multiplot
