@@ -108,6 +108,7 @@ FIXTURE_VARIANT(chain) {
 	int o_direct;
 	unsigned int ring_flags;
 	int bs;
+	int iowq_only;		/* no nowait reads (tmpfs): io-wq reads every hop */
 	int driver;		/* NVMe: the driver runs the hops */
 };
 
@@ -128,7 +129,7 @@ FIXTURE_VARIANT_ADD(chain, virtio_ext4_direct) {
 };
 
 FIXTURE_VARIANT_ADD(chain, tmpfs) {
-	.dir = "/tmp", .bs = 4096,
+	.dir = "/tmp", .bs = 4096, .iowq_only = 1,
 };
 
 FIXTURE_VARIANT_ADD(chain, loop_blockdev_direct) {
@@ -474,8 +475,9 @@ TEST_F(chain, cancel)
 	 * An asynchronous first read (direct, or the driver tier) returns to
 	 * the submitter, which issues the cancel before it looks at another
 	 * CQE: the chain cannot end first if its limit is more hops than the
-	 * device can read meanwhile.  Cached reads walk the chain inline,
-	 * before the cancel is issued, so those keep the default of 256.
+	 * device can read meanwhile.  Cached reads walk 32 hops inline and
+	 * the rest in io-wq, possibly before the cancel is issued, so those
+	 * keep the default of 256.
 	 */
 	if (variant->o_direct || variant->driver) {
 		ASSERT_EQ(0, unregister_progs(&self->ring));
@@ -521,6 +523,90 @@ TEST_F(chain, cancel)
 		EXPECT_TRUE(cancel_res == -ENOENT || cancel_res == -EALREADY ||
 			    cancel_res >= 0) TH_LOG("cancel %d", cancel_res);
 	}
+}
+
+/* io_uring/bpf_chain.c's IO_BPF_CHAIN_INLINE_HOPS */
+#define INLINE_HOPS	32
+
+/*
+ * A chain reads at most INLINE_HOPS hops in a row from the submitting
+ * system call and from task_work; io-wq reads the rest.  The ring's only
+ * bounded io-wq worker is first held by an open of a FIFO that has no
+ * writer (IORING_OP_OPENAT with IOSQE_ASYNC, bounded work like the
+ * chain's), so the chain waits for it with exactly INLINE_HOPS hops read
+ * while its submitter is back in user space; opening the FIFO's other
+ * end lets io-wq read the rest.  Without the limit the chain ends inside
+ * io_uring_submit() (cached variants) or in the task_work that the waits
+ * below run, and its CQE comes first.  tmpfs files cannot be read
+ * without blocking: io-wq reads all their hops, from the first.
+ */
+TEST_F(chain, submitter_returns_during_a_long_chain)
+{
+	struct chain c = chain_from(self->buf, self->bs, self->scratch, 0);
+	unsigned int workers[2] = { 1, 0 };	/* bounded, unbounded: as is */
+	int inline_hops = variant->iowq_only ? 0 : INLINE_HOPS;
+	struct __kernel_timespec ts = { .tv_nsec = 10 * 1000 * 1000 };
+	int wfd, i, res[3] = { 0, -1, 1 };
+	struct io_uring_sqe *sqe;
+	struct io_uring_cqe *cqe;
+	long hops, limits;
+	char fifo[64];
+
+	/* before io-wq has a worker: it never has more than one */
+	ASSERT_EQ(0, io_uring_register_iowq_max_workers(&self->ring, workers));
+	c.flags = IORING_BPF_CHAIN_GENERIC;
+	/* a first chain caches the blocks of the buffered variants */
+	ASSERT_EQ(NBLOCKS, run_chain(&self->ring, &c));
+	snprintf(fifo, sizeof(fifo), "/tmp/bpf_chain_fifo.%d", getpid());
+	unlink(fifo);
+	ASSERT_EQ(0, mkfifo(fifo, 0600)) TH_LOG("%s: %s", fifo, strerror(errno));
+	hops = ring_counter(&self->ring, "BpfChainHopsGeneric");
+	limits = ring_counter(&self->ring, "BpfChainInlineLimits");
+	ASSERT_LE(0, limits) TH_LOG("no BpfChainInlineLimits in fdinfo");
+
+	self->scratch[1] = 0;
+	sqe = io_uring_get_sqe(&self->ring);
+	io_uring_prep_openat(sqe, AT_FDCWD, fifo, O_RDONLY, 0);
+	sqe->flags = IOSQE_ASYNC;
+	sqe->user_data = 1;
+	sqe = io_uring_get_sqe(&self->ring);
+	io_uring_prep_rw(IORING_OP_BPF_CHAIN, sqe, 0, self->buf, self->bs, c.off);
+	sqe->flags = IOSQE_FIXED_FILE;
+	sqe->bpf_chain_flags = IORING_BPF_CHAIN_GENERIC;
+	sqe->bpf_chain_scratch = (uintptr_t)self->scratch;
+	sqe->bpf_chain_scratch_len = 16;
+	sqe->user_data = 2;
+	ASSERT_LE(0, io_uring_submit(&self->ring));
+	/* the waits run the chain's task_work: a bound, not a timing */
+	for (i = 0; i < 1000 && inline_hops; i++) {
+		if (ring_counter(&self->ring, "BpfChainInlineLimits") != limits)
+			break;
+		ASSERT_EQ(-ETIME, io_uring_wait_cqe_timeout(&self->ring, &cqe, &ts))
+			TH_LOG("CQE %llu (%d) while the worker is held",
+			       (unsigned long long)cqe->user_data, cqe->res);
+	}
+	ASSERT_EQ(limits + !!inline_hops, ring_counter(&self->ring, "BpfChainInlineLimits"));
+	EXPECT_EQ(hops + inline_hops, ring_counter(&self->ring, "BpfChainHopsGeneric"));
+	EXPECT_EQ(-EAGAIN, io_uring_peek_cqe(&self->ring, &cqe));
+
+	/* a reader is there, or on its way: this open waits for it */
+	wfd = open(fifo, O_WRONLY);
+	ASSERT_LE(0, wfd);
+	for (i = 0; i < 2; i++) {
+		ASSERT_EQ(0, io_uring_wait_cqe(&self->ring, &cqe));
+		ASSERT_GT(3, cqe->user_data);
+		res[cqe->user_data] = cqe->res;
+		io_uring_cqe_seen(&self->ring, cqe);
+	}
+	EXPECT_LE(0, res[1]) TH_LOG("open of the FIFO: %s", strerror(-res[1]));
+	EXPECT_EQ(NBLOCKS, res[2]);
+	EXPECT_EQ(1000 + NBLOCKS - 1 + 7, self->scratch[1]);
+	EXPECT_EQ(hops + NBLOCKS, ring_counter(&self->ring, "BpfChainHopsGeneric"));
+	EXPECT_EQ(limits + !!inline_hops, ring_counter(&self->ring, "BpfChainInlineLimits"));
+	if (res[1] >= 0)
+		close(res[1]);
+	close(wfd);
+	unlink(fifo);
 }
 
 TEST_F(chain, hop_limit)

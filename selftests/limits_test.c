@@ -659,11 +659,26 @@ TEST_F_TIMEOUT(limits, answers_right_while_a_path_resets, 600)
 	}
 	for (i = 0; i < LIM_INFLIGHT; i++)
 		free(c[i].buf);
-	/* both paths live again: the tier the variant wants reads the hops */
-	driver = ring_counter(&self->ring, "BpfChainHopsDriver");
-	EXPECT_TRUE(lim_correct(0, lim_run(&self->ring, 0, 0, s, self->buf, self->tag), s));
-	EXPECT_EQ(driver + (variant->driver ? (long)LIM_N : 0),
-		  ring_counter(&self->ring, "BpfChainHopsDriver"));
+	/*
+	 * Both paths live again: the tier the variant wants reads the hops.
+	 * Not at once: the namespace scan each reset queues freezes the
+	 * queues after the reset itself ended (nvme_update_ns_info()), and
+	 * a hop is not continued on a queue being frozen but read by the
+	 * generic tier.  So chains run until one is read wholly in the
+	 * driver, 100 ms apart, for at most 10 s: a bound, not a timing.
+	 */
+	for (k = 0; k < 100; k++) {
+		driver = ring_counter(&self->ring, "BpfChainHopsDriver");
+		EXPECT_TRUE(lim_correct(0, lim_run(&self->ring, 0, 0, s, self->buf,
+						   self->tag), s));
+		driver = ring_counter(&self->ring, "BpfChainHopsDriver") - driver;
+		if (!variant->driver || driver == (long)LIM_N)
+			break;
+		usleep(100 * 1000);
+	}
+	EXPECT_EQ(variant->driver ? (long)LIM_N : 0, driver)
+		TH_LOG("driver hops of the last of %d chains after the resets",
+		       k < 100 ? k + 1 : k);
 }
 
 /* CRC-16 T10-DIF (polynomial 0x8bb7, MSB first, no inversion): the guard */

@@ -124,7 +124,9 @@ struct io_uring_ext_bpf_chain_stats {
 	__u64 maps_invalidated;	/* ... found stale and dropped */
 	/* in what was resv[6]: 0 when not shown */
 	__u64 poll_waits;	/* hops an IOPOLL ring's poll loop gave to io-wq */
-	__u64 resv[2];		/* zero; room for later counters */
+	/* in what was resv[7]: 0 when not shown */
+	__u64 inline_limits;	/* chains sent to io-wq after 32 nonblocking hops */
+	__u64 resv[1];		/* zero; room for a later counter */
 };
 
 int io_uring_ext_register_bpf_chain(struct io_uring *ring, const int *prog_fds,

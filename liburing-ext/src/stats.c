@@ -10,10 +10,12 @@
  *	BpfChainPollWaits:	5
  *	BpfChainMaps:	built=2 invalidated=1
  *	BpfChainErrors:	read=0 prog=1 loop=0 offset=0
+ *	BpfChainInlineLimits:	1
  *
- * The driver tier's three lines and BpfChainPollWaits are optional (0 when
- * absent: a kernel without the driver tier or the poll loop's hand-off to
- * io-wq); the others are required.
+ * The driver tier's three lines, BpfChainPollWaits and BpfChainInlineLimits
+ * are optional (0 when absent: a kernel without the driver tier, the poll
+ * loop's hand-off to io-wq or the limit of hops read without blocking);
+ * the others are required.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -104,6 +106,8 @@ int io_uring_ext_bpf_chain_stats(struct io_uring *ring,
 			field(v, "stale", &st.handoff_stale);
 		} else if ((v = value_of(line, "BpfChainPollWaits"))) {
 			number(v, &st.poll_waits);
+		} else if ((v = value_of(line, "BpfChainInlineLimits"))) {
+			number(v, &st.inline_limits);
 		} else if ((v = value_of(line, "BpfChainMaps"))) {
 			field(v, "built", &st.maps_built);
 			field(v, "invalidated", &st.maps_invalidated);

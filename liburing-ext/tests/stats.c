@@ -4,7 +4,8 @@
  * the kernel says it should (program table size, chains, generic hops,
  * program errors, hop limit, bad next offset; on NVMe (/mnt/nvme) the
  * driver tier's hops, block maps built and invalidated, a hole handed to
- * the generic tier, and an IOPOLL ring's hops given to io-wq), and the
+ * the generic tier, an IOPOLL ring's hops given to io-wq, and a chain that
+ * goes on in io-wq after 32 hops without blocking), and the
  * refusals: NULL arguments (-EINVAL), a closed fd (-EBADF), an fd without
  * the counters (-ENOTSUP).
  */
@@ -144,6 +145,51 @@ static void poll_waits(int fd, int walker, __u64 head, void *buf)
 }
 
 /*
+ * A chain reads at most 32 hops in a row without blocking, then io-wq
+ * reads its next hop (inline_limits).  On /mnt/nvme, since tmpfs cannot
+ * be read without blocking (io-wq reads every hop of a /tmp chain): a
+ * list whose last block links back to its head, in the generic tier, to
+ * the hop limit of 64.  Its direct reads complete through task_work, so
+ * 32 hops are read from there and io-wq reads the other 32, one limit.
+ */
+static void inline_limit(int walker)
+{
+	struct io_uring_ext_bpf_chain_stats s0, s;
+	__u64 head, last = t_list_offset(BS, NBLOCKS, NBLOCKS - 1);
+	struct io_uring ring;
+	char self[64];
+	int fd, wfd;
+	void *buf;
+
+	if (access("/mnt/nvme", W_OK)) {
+		printf("/mnt/nvme not there: inline_limits not checked\n");
+		return;
+	}
+	t_ring(&ring, 8, 0);
+	fd = t_list_file("/mnt/nvme", BS, NBLOCKS, 1, &head);
+	snprintf(self, sizeof(self), "/proc/self/fd/%d", fd);
+	wfd = open(self, O_WRONLY);
+	if (wfd < 0 || pwrite(wfd, &head, 8, last) != 8 || fsync(wfd) ||
+	    posix_memalign(&buf, 4096, BS))
+		t_fail("linking the list's last block to its head");
+	if (io_uring_register_files(&ring, &fd, 1))
+		t_fail("io_uring_register_files");
+	T_EQ(0, io_uring_ext_register_bpf_chain(&ring, &walker, 1, 64), "register");
+	s0 = get(&ring);
+	T_EQ(-ELOOP, chain_flags(&ring, buf, head, IORING_BPF_CHAIN_GENERIC), "a cycle");
+	s = get(&ring);
+	T_EQ(s0.hops_generic + 64, s.hops_generic, "64 hops");
+	T_EQ(s0.inline_limits + 1, s.inline_limits, "inline_limits: 32 hops, then io-wq");
+	printf("a 64-hop chain: %llu hops, inline limit reached %llu time(s)\n",
+	       (unsigned long long)(s.hops_generic - s0.hops_generic),
+	       (unsigned long long)(s.inline_limits - s0.inline_limits));
+	io_uring_queue_exit(&ring);
+	close(wfd);
+	close(fd);
+	free(buf);
+}
+
+/*
  * On NVMe: the driver tier's hops, the file's block map built once, the
  * forced generic tier counted apart, then a hole punched in the list's last
  * block: the map is invalidated and rebuilt, and the driver tier hands the
@@ -219,7 +265,7 @@ int main(int argc, char *argv[])
 	struct io_uring_ext_bpf_chain_stats s0, s;
 	struct io_uring ring, bad;
 	struct bpf_object *obj;
-	int walker, progs[3], files[2], pipefd[2], i;
+	int walker, progs[3], files[2], pipefd[2];
 	__u64 head;
 	void *buf;
 
@@ -243,9 +289,9 @@ int main(int argc, char *argv[])
 	     "driver tier counters");
 	T_EQ(0, s0.maps_built + s0.maps_invalidated, "maps");
 	T_EQ(0, s0.poll_waits, "poll_waits");
+	T_EQ(0, s0.inline_limits, "inline_limits");
 	T_EQ(128, sizeof(s0), "the structure's size");
-	for (i = 0; i < 2; i++)
-		T_EQ(0, s0.resv[i], "resv");
+	T_EQ(0, s0.resv[0], "resv");
 
 	progs[0] = walker;
 	progs[1] = t_prog_fd(obj, "fail_euclean");
@@ -312,6 +358,7 @@ int main(int argc, char *argv[])
 
 	io_uring_queue_exit(&ring);
 	driver_tier(walker);
+	inline_limit(walker);
 	io_uring_ext_bpf_chain_close(obj);
 	close(files[0]);
 	close(files[1]);
