@@ -145,6 +145,29 @@ static void poll_waits(int fd, int walker, __u64 head, void *buf)
 }
 
 /*
+ * A ring with the walker (hop limit 64) and one registered file: a list of
+ * NBLOCKS blocks on /mnt/nvme, read with O_DIRECT.  Returns the list's fd;
+ * *wfd is the same file opened for writing, *buf a block-sized buffer.
+ */
+static int nvme_list_ring(struct io_uring *ring, int walker, __u64 *head, int *wfd,
+			  void **buf)
+{
+	char self[64];
+	int fd;
+
+	t_ring(ring, 8, 0);
+	fd = t_list_file("/mnt/nvme", BS, NBLOCKS, 1, head);
+	snprintf(self, sizeof(self), "/proc/self/fd/%d", fd);
+	*wfd = open(self, O_WRONLY);
+	if (*wfd < 0 || posix_memalign(buf, 4096, BS))
+		t_fail("reopening the list file for writing");
+	if (io_uring_register_files(ring, &fd, 1))
+		t_fail("io_uring_register_files");
+	T_EQ(0, io_uring_ext_register_bpf_chain(ring, &walker, 1, 64), "register");
+	return fd;
+}
+
+/*
  * A chain reads at most 32 hops in a row without blocking, then io-wq
  * reads its next hop (inline_limits).  On /mnt/nvme, since tmpfs cannot
  * be read without blocking (io-wq reads every hop of a /tmp chain): a
@@ -157,7 +180,6 @@ static void inline_limit(int walker)
 	struct io_uring_ext_bpf_chain_stats s0, s;
 	__u64 head, last = t_list_offset(BS, NBLOCKS, NBLOCKS - 1);
 	struct io_uring ring;
-	char self[64];
 	int fd, wfd;
 	void *buf;
 
@@ -165,16 +187,9 @@ static void inline_limit(int walker)
 		printf("/mnt/nvme not there: inline_limits not checked\n");
 		return;
 	}
-	t_ring(&ring, 8, 0);
-	fd = t_list_file("/mnt/nvme", BS, NBLOCKS, 1, &head);
-	snprintf(self, sizeof(self), "/proc/self/fd/%d", fd);
-	wfd = open(self, O_WRONLY);
-	if (wfd < 0 || pwrite(wfd, &head, 8, last) != 8 || fsync(wfd) ||
-	    posix_memalign(&buf, 4096, BS))
+	fd = nvme_list_ring(&ring, walker, &head, &wfd, &buf);
+	if (pwrite(wfd, &head, 8, last) != 8 || fsync(wfd))
 		t_fail("linking the list's last block to its head");
-	if (io_uring_register_files(&ring, &fd, 1))
-		t_fail("io_uring_register_files");
-	T_EQ(0, io_uring_ext_register_bpf_chain(&ring, &walker, 1, 64), "register");
 	s0 = get(&ring);
 	T_EQ(-ELOOP, chain_flags(&ring, buf, head, IORING_BPF_CHAIN_GENERIC), "a cycle");
 	s = get(&ring);
@@ -200,7 +215,6 @@ static void driver_tier(int walker)
 {
 	struct io_uring_ext_bpf_chain_stats s0, s;
 	struct io_uring ring;
-	char self[64];
 	__u64 head, last = t_list_offset(BS, NBLOCKS, NBLOCKS - 1);
 	int fd, wfd;
 	void *buf;
@@ -209,15 +223,7 @@ static void driver_tier(int walker)
 		printf("/mnt/nvme not there: driver tier counters not checked\n");
 		return;
 	}
-	t_ring(&ring, 8, 0);
-	fd = t_list_file("/mnt/nvme", BS, NBLOCKS, 1, &head);
-	snprintf(self, sizeof(self), "/proc/self/fd/%d", fd);
-	wfd = open(self, O_WRONLY);
-	if (wfd < 0 || posix_memalign(&buf, 4096, BS))
-		t_fail("reopening the list file for writing");
-	if (io_uring_register_files(&ring, &fd, 1))
-		t_fail("io_uring_register_files");
-	T_EQ(0, io_uring_ext_register_bpf_chain(&ring, &walker, 1, 64), "register");
+	fd = nvme_list_ring(&ring, walker, &head, &wfd, &buf);
 
 	s0 = get(&ring);
 	T_EQ(NBLOCKS, chain_flags(&ring, buf, head, 0), "driver tier chain");
